@@ -1,0 +1,3 @@
+"""Importing this module registers every built-in block."""
+
+from kiln.blocks import layers, sequence, structure  # noqa: F401

@@ -1,0 +1,127 @@
+"""`kiln design`: blueprint → layer table, totals, measured latency and the budget verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiln.blueprint.schema import Blueprint
+from kiln.model.signature import Signature
+
+LARGE_BATCH = 64  # the "throughput" batch reported beside batch 1
+
+
+@dataclass
+class DesignRow:
+    path: str
+    type: str
+    out_shape: tuple[int, ...]
+    params: int
+    flops: int
+    depth: int = 0
+    default: bool = False
+
+
+@dataclass
+class BudgetCheck:
+    name: str
+    limit: float
+    value: float
+    unit: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.value <= self.limit
+
+
+@dataclass
+class DesignReport:
+    """What `kiln design` reports; `to_dict()` is the `--json` object."""
+
+    name: str
+    rows: list[DesignRow]
+    params: int
+    trainable_params: int
+    flops: int  # per sample (a batch of one)
+    latency_ms: dict[int, float]  # batch size → median ms
+    threads: int
+    budgets: list[BudgetCheck] = field(default_factory=list)
+    signature: Signature | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(b.ok for b in self.budgets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "layers": [{"path": r.path, "type": r.type, "output_shape": ["N", *r.out_shape],
+                        "params": r.params, "flops": r.flops} for r in self.rows],
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "flops": self.flops,
+            "latency_ms": {str(k): round(v, 4) for k, v in self.latency_ms.items()},
+            "threads": self.threads,
+            "budgets": [{"name": b.name, "limit": b.limit, "value": b.value, "ok": b.ok}
+                        for b in self.budgets],
+            "ok": self.ok,
+            "signature": self.signature.to_dict() if self.signature else None,
+        }
+
+
+def design(blueprint: Blueprint, signature: Signature | None = None, *,
+           measure: bool = True) -> DesignReport:
+    """Build the blueprint's model and measure it: per-block output shape, parameters and
+    FLOPs, total latency at batch 1 and at the budget's/large batch, and budget checks.
+
+    `signature` defaults to what the blueprint declares (see `declared_signature`).
+    Raises the builder's errors (`ShapeError`, `BlueprintError`, `PluginError`).
+    """
+    import torch
+
+    from kiln.design.measure import (
+        count_params,
+        example_batch,
+        flops_by_module,
+        measure_latency,
+    )
+    from kiln.model.builder import build_model
+    from kiln.model.signature import declared_signature
+
+    signature = signature or declared_signature(blueprint)
+    model = build_model(blueprint, signature)
+    flops = flops_by_module(model, example_batch(signature, 1))
+    rows = [DesignRow(r.path, r.type, r.out_shape, count_params(r.module),
+                      flops.get(id(r.module), 0), r.depth, r.default)
+            for r in model.layer_rows]
+    budgets = blueprint.budgets
+    batches = sorted({1, budgets.latency_batch_size, LARGE_BATCH})
+    latency = ({b: measure_latency(model, example_batch(signature, b)) for b in batches}
+               if measure else {})
+    params = count_params(model)
+    report = DesignReport(
+        name=blueprint.name,
+        rows=rows,
+        params=params,
+        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        flops=flops[-1],
+        latency_ms=latency,
+        threads=torch.get_num_threads(),
+        signature=signature,
+    )
+    report.budgets = check_budgets(blueprint, report)
+    return report
+
+
+def check_budgets(blueprint: Blueprint, report: DesignReport) -> list[BudgetCheck]:
+    b = blueprint.budgets
+    checks = []
+    if b.max_params is not None:
+        checks.append(BudgetCheck("max_params", b.max_params, report.params))
+    if b.max_flops is not None:
+        checks.append(BudgetCheck("max_flops", b.max_flops, report.flops))
+    if b.max_latency_ms is not None and b.latency_batch_size in report.latency_ms:
+        checks.append(BudgetCheck(f"max_latency_ms@batch{b.latency_batch_size}",
+                                  b.max_latency_ms,
+                                  round(report.latency_ms[b.latency_batch_size], 4), "ms"))
+    return checks
