@@ -70,7 +70,7 @@ class Entry:
                 else:
                     problems.append(f"{path}.{key}: {value!r} — {err['msg']}")
             raise BlueprintError("; ".join(problems)) from None
-        return {k: getattr(model, k) for k in model.model_fields}
+        return {k: getattr(model, k) for k in type(model).model_fields}
 
 
 _REGISTRY: dict[Kind, dict[str, Entry]] = {"block": {}, "combiner": {}}

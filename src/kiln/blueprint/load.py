@@ -7,6 +7,7 @@ imported later, by the builder.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,10 @@ def format_validation_error(exc: ValidationError, raw: Any, lines: dict[str, int
             noun = "integer" if isinstance(err.get("input"), int) else "number"
             messages.append(f"{at}: {err.get('input')!r} is not a positive {noun}")
         elif kind == "literal_error":
-            messages.append(f"{at}: {err.get('input')!r} is not accepted — {msg.lower()}")
+            choices = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            hint = did_you_mean(str(err.get("input")), choices)
+            messages.append(f"{at}: {err.get('input')!r} is not accepted{hint} "
+                            f"({msg.lower()})")
         elif kind in ("value_error", "assertion_error"):
             messages.append(f"{at}: {msg}" if loc else msg)
         else:

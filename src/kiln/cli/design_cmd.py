@@ -19,14 +19,20 @@ def design(
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     no_latency: Annotated[bool, typer.Option("--no-latency",
                                              help="Skip the latency measurement.")] = False,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", min=1, help="CPU threads for the latency measurement (default: "
+        "training.threads, else 1).")] = None,
 ) -> None:
-    """Build the model, infer every shape, count parameters and FLOPs, measure CPU latency,
-    check the budgets. Exit code 1 when a budget is exceeded."""
+    """Check a blueprint's model: shapes, parameters, FLOPs, latency, budgets.
+
+    Builds the model, infers every shape, counts parameters and FLOPs per block, measures
+    CPU latency and checks the budgets. Exit code 1 when a budget is exceeded."""
     from kiln.blueprint import load_blueprint
+
+    bp = load_blueprint(blueprint)  # before importing torch: a typo is reported at once
     from kiln.design import design as run_design
 
-    bp = load_blueprint(blueprint)
-    report = run_design(bp, measure=not no_latency)
+    report = run_design(bp, measure=not no_latency, threads=threads)
     if json_out:
         print_json(report.to_dict())
     else:
@@ -54,18 +60,27 @@ def render_design(report: DesignReport) -> None:
     table.add_row("[bold]total[/]", "", "", f"[bold]{report.params:,}[/]",
                   f"[bold]{human(report.flops)}[/]")
     console.print(table)
+    console.print(f"size: {report.size_mb:.3f} MB (float32 weights)")
     if report.latency_ms:
         lat = " · ".join(f"batch {b}: {ms:.3f} ms" for b, ms in report.latency_ms.items())
-        console.print(f"latency (CPU, median, {report.threads} threads): {lat}")
+        unit = "thread" if report.threads == 1 else "threads"
+        console.print(f"latency (CPU, median, {report.threads} {unit}): {lat}")
     for check in report.budgets:
         mark = "[green]ok[/]" if check.ok else "[bold red]over[/]"
         unit = f" {check.unit}" if check.unit else ""
-        console.print(f"budget {check.name}: {check.value:,}{unit} / limit "
-                      f"{check.limit:,}{unit} → {mark}")
+        console.print(f"budget {check.name}: {figure(check.value)}{unit} / limit "
+                      f"{figure(check.limit)}{unit} → {mark}")
     if not report.budgets:
         console.print("[dim]no budgets set[/]")
     verdict = "[green]within budget[/]" if report.ok else "[bold red]over budget[/]"
     console.print(f"verdict: {verdict}")
+
+
+def figure(value: float) -> str:
+    """33,130 for counts; 0.1085 or 0.000132 (four significant digits) for measurements."""
+    if float(value).is_integer() and abs(value) >= 1:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
 
 
 def human(n: float) -> str:
@@ -73,3 +88,41 @@ def human(n: float) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.2f}{unit}"
     return f"{int(n)}"
+
+
+@app.command()
+def blocks(
+    plugin: Annotated[list[Path] | None, typer.Option(
+        "--plugin", "-p", help="A plugin file whose blocks to list as well.")] = None,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print the Markdown tables of docs/blueprint.md.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """List the registered blocks and combiners with their arguments.
+
+    Built-ins, plus those of the plugin files given with --plugin (as a blueprint's
+    `plugins` would load them)."""
+    from dataclasses import asdict
+
+    from rich.markup import escape
+
+    from kiln.blocks.catalog import catalog, markdown_table
+    from kiln.model.plugins import load_plugin_file
+
+    for i, path in enumerate(plugin or []):
+        load_plugin_file(path, where=f"--plugin #{i + 1}")
+    if markdown:
+        print(markdown_table("block") + "\n\n" + markdown_table("combiner"))
+        return
+    infos = catalog("block") + catalog("combiner")
+    if json_out:
+        print_json({"blocks": [asdict(info) for info in infos]})
+        return
+    from rich.table import Table
+
+    table = Table(title="registered blocks", title_justify="left")
+    for column in ("name", "kind", "arguments", "what it does"):
+        table.add_column(column)
+    for info in infos:
+        table.add_row(info.name, info.kind, escape(info.signature()) or "—", escape(info.doc))
+    console.print(table)

@@ -29,8 +29,15 @@ def count_params(module: nn.Module) -> int:
 def flops_by_module(model: nn.Module, batch: list[torch.Tensor]) -> dict[int, int]:
     """FLOPs of one forward pass, keyed by `id(module)` (torch.utils.flop_counter)."""
     model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(*batch)
+    # The fused inference fast path of nn.MultiheadAttention / TransformerEncoderLayer is
+    # one opaque op that the counter cannot see; count the plain ops instead.
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(*batch)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     counts = counter.get_flop_counts()
     prefix = type(model).__name__
     out = {}
@@ -42,12 +49,26 @@ def flops_by_module(model: nn.Module, batch: list[torch.Tensor]) -> dict[int, in
 
 
 def measure_latency(model: nn.Module, batch: list[torch.Tensor], *, repeats: int = 30,
-                    warmup: int = 5, budget_s: float = 2.0) -> float:
+                    warmup: int = 5, budget_s: float = 2.0, threads: int | None = 1) -> float:
     """Median wall time (ms) of `model(*batch)` under `torch.inference_mode`.
 
+    Runs with `threads` CPU threads (None: leave PyTorch's setting), restored afterwards.
+    One is the default because it is stable: with several, each parallel op of a small model
+    waits for its peers, and on a busy machine a 0.1 ms model measured 100-200 ms.
     Stops early once `budget_s` is spent (at least 5 timed repeats), so a big model does not
     hold `kiln design` for long.
     """
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _median_ms(model, batch, repeats, warmup, budget_s)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _median_ms(model: nn.Module, batch: list[torch.Tensor], repeats: int, warmup: int,
+               budget_s: float) -> float:
     model.eval()
     times: list[float] = []
     with torch.inference_mode():

@@ -47,6 +47,7 @@ class DesignReport:
     threads: int
     budgets: list[BudgetCheck] = field(default_factory=list)
     signature: Signature | None = None
+    size_mb: float = 0.0  # float32 parameters and buffers: the weights file, roughly
 
     @property
     def ok(self) -> bool:
@@ -62,6 +63,7 @@ class DesignReport:
             "flops": self.flops,
             "latency_ms": {str(k): round(v, 4) for k, v in self.latency_ms.items()},
             "threads": self.threads,
+            "size_mb": round(self.size_mb, 4),
             "budgets": [{"name": b.name, "limit": b.limit, "value": b.value, "ok": b.ok}
                         for b in self.budgets],
             "ok": self.ok,
@@ -70,14 +72,15 @@ class DesignReport:
 
 
 def design(blueprint: Blueprint, signature: Signature | None = None, *,
-           measure: bool = True) -> DesignReport:
+           measure: bool = True, threads: int | None = None) -> DesignReport:
     """Build the blueprint's model and measure it: per-block output shape, parameters and
     FLOPs, total latency at batch 1 and at the budget's/large batch, and budget checks.
 
+    Latency is measured with `threads` CPU threads (default: `training.threads`, else 1 —
+    see `measure_latency` for why).
     `signature` defaults to what the blueprint declares (see `declared_signature`).
     Raises the builder's errors (`ShapeError`, `BlueprintError`, `PluginError`).
     """
-    import torch
 
     from kiln.design.measure import (
         count_params,
@@ -96,8 +99,9 @@ def design(blueprint: Blueprint, signature: Signature | None = None, *,
             for r in model.layer_rows]
     budgets = blueprint.budgets
     batches = sorted({1, budgets.latency_batch_size, LARGE_BATCH})
-    latency = ({b: measure_latency(model, example_batch(signature, b)) for b in batches}
-               if measure else {})
+    threads = threads or blueprint.training.threads or 1
+    latency = ({b: measure_latency(model, example_batch(signature, b), threads=threads)
+                for b in batches} if measure else {})
     params = count_params(model)
     report = DesignReport(
         name=blueprint.name,
@@ -106,8 +110,9 @@ def design(blueprint: Blueprint, signature: Signature | None = None, *,
         trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
         flops=flops[-1],
         latency_ms=latency,
-        threads=torch.get_num_threads(),
+        threads=threads,
         signature=signature,
+        size_mb=sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 1e6,
     )
     report.budgets = check_budgets(blueprint, report)
     return report
@@ -120,6 +125,8 @@ def check_budgets(blueprint: Blueprint, report: DesignReport) -> list[BudgetChec
         checks.append(BudgetCheck("max_params", b.max_params, report.params))
     if b.max_flops is not None:
         checks.append(BudgetCheck("max_flops", b.max_flops, report.flops))
+    if b.max_size_mb is not None:
+        checks.append(BudgetCheck("max_size_mb", b.max_size_mb, report.size_mb, "MB"))
     if b.max_latency_ms is not None and b.latency_batch_size in report.latency_ms:
         checks.append(BudgetCheck(f"max_latency_ms@batch{b.latency_batch_size}",
                                   b.max_latency_ms,

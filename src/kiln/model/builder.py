@@ -53,6 +53,11 @@ def _build_blocks(blueprint: Blueprint, signature: Signature) -> KilnModel:
         default = declared is None
         blocks = default_encoder(spec) if declared is None else declared
         path = f"architecture.encoders.{spec.name}"
+        if spec.kind == "category" and spec.vocab_size is None:
+            raise BlueprintError(
+                f"data.features ({spec.name}): the number of categories is unknown before "
+                f"reading data, so its embedding cannot be sized — declare `categories: "
+                f"[...]` for this feature (training learns them from the data)")
         module, shape, dtype = build_sequence(blocks, spec.shape, _dtype(spec), path, rows,
                                               vocab_size=spec.vocab_size, default=default)
         if dtype != torch.float32:
@@ -123,14 +128,28 @@ def build_sequence(blocks: list[BlockSpec], in_shape: Shape, dtype: torch.dtype,
             context["blocks"] = BuiltBlocks(inner, shape, inner_shape)
         elif spec.blocks:
             raise BlueprintError(f"{where}: block {spec.type!r} does not take nested blocks")
-        module = _call_builder(entry, context, args, where)
-        out_shape, out_dtype = _dry_run(module, [shape], [dtype], f"{where} ({spec.type})")
+        module, out_shape, out_dtype = _build_block(entry, context, args, dtype, where)
         rows.insert(row_index, LayerRow(where, spec.type, module, shape, out_shape, depth,
                                         default))
         modules.append(module)
         shape, dtype = out_shape, out_dtype
         vocab_size = None  # only the first block sees raw ids
     return nn.Sequential(*modules), shape, dtype
+
+
+def _build_block(entry: Entry, context: dict[str, Any], args: dict[str, Any],
+                 dtype: torch.dtype, where: str) -> tuple[nn.Module, Shape, torch.dtype]:
+    """Build one block and dry-run it; integer-id inputs get a hint to embed them first."""
+    shape = context["in_shape"]
+    try:
+        module = _call_builder(entry, context, args, where)
+        out_shape, out_dtype = _dry_run(module, [shape], [dtype], f"{where} ({entry.name})")
+    except ShapeError as exc:
+        if dtype != torch.int64 or "embedding" in str(exc):
+            raise
+        raise ShapeError(f"{exc} — this input holds integer ids: start the encoder with an "
+                         f"embedding block") from None
+    return module, out_shape, out_dtype
 
 
 def _build_repeat(spec: BlockSpec, shape: Shape, dtype: torch.dtype, where: str,

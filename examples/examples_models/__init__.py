@@ -1,0 +1,1 @@
+"""Whole-model classes that example blueprints name under `architecture.model`."""
