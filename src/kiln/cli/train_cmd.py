@@ -1,0 +1,167 @@
+"""`kiln train` (train, resume, cross-validate) and `kiln runs` (list the runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kiln.cli.app import JSON_HELP, app, console, err_console, print_json
+
+if TYPE_CHECKING:
+    from kiln.train.run import Run
+
+
+@app.command()
+def train(
+    blueprint: Annotated[Path | None, typer.Argument(help="Blueprint YAML file.")] = None,
+    cv: Annotated[int | None, typer.Option("--cv", min=2,
+                                           help="k-fold cross-validation: one model per fold."
+                                           )] = None,
+    resume: Annotated[str | None, typer.Option("--resume", metavar="RUN_ID",
+                                               help="Continue a run from its last checkpoint."
+                                               )] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1,
+                                               help="Override training.epochs.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Train the blueprint's model: data checks, a live progress bar, test metrics, and a
+    run directory under $KILN_HOME/runs with an MLflow run."""
+    from kiln.errors import RunError
+    from kiln.train import train as run_training
+
+    if resume is not None:
+        if blueprint is not None or cv is not None or epochs is not None:
+            raise RunError("--resume continues a run as it was started — give only the run id")
+        run = run_training(resume=resume, quiet=quiet)
+    elif blueprint is None:
+        raise RunError("kiln train: give a BLUEPRINT file, or --resume RUN_ID")
+    else:
+        from kiln.blueprint import load_blueprint
+
+        bp = load_blueprint(blueprint)
+        if epochs is not None:
+            bp.training.epochs = epochs
+        if cv is not None:
+            run = run_training(bp, cv=cv, quiet=quiet)
+        else:
+            run = run_training(bp, data=prepare_with_checks(bp, show=not quiet), quiet=quiet)
+    if json_out:
+        print_json(run_summary(run))
+    else:
+        render_run(run)
+
+
+def prepare_with_checks(bp: Any, *, show: bool) -> Any:
+    """Prepare the data and print the checks table (also when a check stops the run)."""
+    from kiln.data import prepare_data
+    from kiln.data.checks import ChecksFailed, render_checks
+
+    try:
+        data = prepare_data(bp)
+    except ChecksFailed as exc:
+        err_console.print(render_checks(exc.checks))
+        raise
+    if show:
+        err_console.print(render_checks(data.checks))
+    return data
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """The `--json` object of `kiln train`."""
+    metrics, info = run.metrics, run.info
+    out = {"run_id": run.id, "run_dir": str(run.dir.resolve()), "status": info.get("status"),
+           "val": metrics.get("val", {}), "test": metrics.get("test", {}),
+           "best_epoch": info.get("best_epoch"), "epochs_run": info.get("epochs_run"),
+           "mlflow_run_id": info.get("mlflow_run_id"),
+           "weights": str((run.dir / "weights.safetensors").resolve())}
+    if "cv" in metrics:
+        out["cv"] = {"k": metrics["cv"]["k"], "mean": metrics["cv"]["mean"],
+                     "std": metrics["cv"]["std"]}
+    return out
+
+
+def render_run(run: Run) -> None:
+    from rich.table import Table
+
+    metrics, info = run.metrics, run.info
+    table = Table(title="metrics", title_justify="left")
+    table.add_column("metric")
+    table.add_column("validation (best epoch)", justify="right")
+    table.add_column("test", justify="right")
+    val, test = metrics.get("val", {}), metrics.get("test", {})
+    for name in dict.fromkeys([*val, *test]):
+        if name != "objective":
+            table.add_row(name, _fmt(val.get(name)), _fmt(test.get(name)))
+    console.print(table)
+    cv = metrics.get("cv")
+    if cv:
+        cv_table = Table(title=f"{cv['k']}-fold cross-validation", title_justify="left")
+        cv_table.add_column("metric")
+        cv_table.add_column("mean ± std", justify="right")
+        for key, mean in cv["mean"].items():
+            if not key.endswith(".objective"):
+                cv_table.add_row(key, f"{mean:.4f} ± {cv['std'][key]:.4f}")
+        console.print(cv_table)
+    console.print(f"best epoch {info.get('best_epoch')} of {info.get('epochs_run')} · "
+                  f"run [bold]{run.id}[/]\nrun dir {run.dir}")
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the newest N.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """List the runs under $KILN_HOME/runs, newest first."""
+    from rich.table import Table
+
+    from kiln.train.run import list_runs, runs_root
+
+    rows = [run_row(r) for r in list_runs(limit)]
+    if json_out:
+        print_json({"runs": rows})
+        return
+    if not rows:
+        console.print(f"no runs under {runs_root()} — `kiln train BLUEPRINT` makes one")
+        return
+    table = Table(title=f"runs · {runs_root()}", title_justify="left")
+    # The name column only when some name is not already the start of its run id.
+    names = any(not r["id"].startswith(r["name"]) for r in rows)
+    table.add_column("id", no_wrap=True)
+    if names:
+        table.add_column("name")
+    table.add_column("created", no_wrap=True)
+    table.add_column("status")
+    table.add_column("objective (val)")
+    table.add_column("test")
+    for row in rows:
+        test = " · ".join(f"{k} {v:.3f}" for k, v in row["test"].items() if k != "objective")
+        objective = (f"{row['objective']} {row['objective_value']:.3f}"
+                     if row["objective_value"] is not None else "")
+        created = row["created"][:16].replace("T", " ")
+        cells = [row["id"], *([row["name"]] if names else []), created, row["status"],
+                 objective, test]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """One line of `kiln runs`; a run whose files are unreadable still gets a line."""
+    from kiln.errors import KilnError
+
+    try:
+        info, metrics = run.info, run.metrics
+        objective = run.blueprint.task.objective
+    except KilnError:
+        return {"id": run.id, "name": "", "created": "", "status": "unreadable",
+                "objective": None, "objective_value": None, "test": {}}
+    return {"id": run.id, "name": info.get("name", ""), "created": info.get("created", ""),
+            "status": info.get("status", ""), "objective": objective,
+            "objective_value": metrics.get("val", {}).get("objective"),
+            "test": metrics.get("test", {})}

@@ -1,0 +1,140 @@
+"""Checkpoints: everything needed to continue a run exactly where it stopped.
+
+A checkpoint holds tensors and plain containers only (loaded with `weights_only=True`):
+model, optimizer, scheduler and AMP-scaler state, early-stopping state, best weights,
+history, epoch, and every random state (torch, CUDA, NumPy, Python, the batch generator,
+the augmentation generator). It is written to a temp file and renamed; its SHA-256 goes to
+`last.pt.sha256` and is verified before loading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from kiln.errors import RunError
+from kiln.train.files import atomic_write_text, sha256_file
+
+CHECKPOINT = "last.pt"
+
+
+def save_checkpoint(directory: Path, payload: dict[str, Any]) -> Path:
+    """Write `directory/last.pt` and its checksum atomically; return the checkpoint path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CHECKPOINT
+    tmp = directory / f".{CHECKPOINT}.tmp{os.getpid()}"
+    with open(tmp, "wb") as handle:
+        torch.save(payload, handle)  # no fsync: see atomic_write_text
+    digest = sha256_file(tmp)
+    os.replace(tmp, path)
+    atomic_write_text(directory / f"{CHECKPOINT}.sha256", f"{digest}  {CHECKPOINT}\n",
+                      durable=False)
+    return path
+
+
+class CheckpointWriter:
+    """Saves checkpoints on one background thread, so that serialising and writing overlap
+    the next epoch; at most one save is in flight. `submit` takes a snapshot (tensors
+    cloned) because training goes on changing the live tensors."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._worker: ThreadPoolExecutor | None = None
+        self._pending: Future[Path] | None = None
+
+    def submit(self, payload: dict[str, Any]) -> None:
+        self.wait()
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiln-ckpt")
+        self._pending = self._worker.submit(save_checkpoint, self.directory, snapshot(payload))
+
+    def wait(self) -> None:
+        """Block until the last submitted checkpoint is on disk; re-raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self._worker is not None:
+                self._worker.shutdown()
+                self._worker = None
+
+
+def snapshot(value: Any) -> Any:
+    """A copy of nested dicts/lists whose tensors no longer share memory with the model."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snapshot(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(snapshot(v) for v in value)
+    return value
+
+
+def load_checkpoint(directory: Path) -> dict[str, Any]:
+    """Verify the checksum, then load with `weights_only=True`. Raises `RunError`."""
+    path = directory / CHECKPOINT
+    sums = directory / f"{CHECKPOINT}.sha256"
+    if not path.exists() or not sums.exists():
+        raise RunError(f"{path}: no checkpoint to resume from — the run stopped before its "
+                       f"first epoch ended; start it again with `kiln train BLUEPRINT`")
+    text = sums.read_text(encoding="utf-8").split()
+    expected = text[0] if text else ""
+    if sha256_file(path) != expected:
+        raise RunError(f"{path}: checksum mismatch against {sums.name} — the checkpoint is "
+                       f"damaged or was modified; it cannot be resumed, train the run again")
+    try:
+        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a checkpoint that passes its checksum but not the loader
+        raise RunError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    return payload
+
+
+def capture_rng(generator: torch.Generator, augment_rng: np.random.Generator) -> dict[str, Any]:
+    """Every random state as tensors and JSON strings (what `weights_only` accepts)."""
+    legacy = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "batches": generator.get_state(),
+        "python": json.dumps(_jsonable(random.getstate())),
+        "numpy": json.dumps(_jsonable(legacy)),
+        "augment": json.dumps(augment_rng.bit_generator.state),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], generator: torch.Generator,
+                augment_rng: np.random.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["batches"])
+    version, internal, gauss = json.loads(state["python"])
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = json.loads(state["numpy"])
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    augment_rng.bit_generator.state = json.loads(state["augment"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

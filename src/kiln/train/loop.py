@@ -1,0 +1,294 @@
+"""The training loop: in-memory batches, one optimizer step per batch, validation and early
+stopping per epoch, a checkpoint per epoch from which a run continues bit-for-bit.
+
+Lifecycle of `Loop.run`: seed → (restore a checkpoint) → per epoch: train on shuffled
+batches, score the validation split, step the schedule, update early stopping, record
+history, checkpoint, call `on_epoch` (tracking) and `epoch_callback` (tuning may raise
+to prune) → restore the best weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from kiln.train.checkpoint import CheckpointWriter, capture_rng, restore_rng
+from kiln.train.inference import score_split
+from kiln.train.losses import Distillation, TaskLoss, check_teacher
+from kiln.train.optim import build_optimizer, build_schedule
+from kiln.train.progress import Progress, Silent
+
+if TYPE_CHECKING:
+    from kiln.blueprint.schema import Blueprint
+    from kiln.data.prepared import PreparedData, Split
+
+# Test hook: SIGKILL the process right after the checkpoint of this epoch is written.
+KILL_AFTER_EPOCH = "KILN_TEST_KILL_AFTER_EPOCH"
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class EarlyStopping:
+    """Tracks the best validation objective; `stop` once `patience` epochs bring nothing."""
+
+    patience: int | None
+    min_delta: float
+    minimize: bool
+    best: float = math.nan
+    best_epoch: int = 0
+    bad_epochs: int = 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record this epoch's objective; True when it is the new best."""
+        gain = (self.best - value) if self.minimize else (value - self.best)
+        improved = self.best_epoch == 0 or (not math.isnan(value) and (
+            math.isnan(self.best) or gain > self.min_delta))
+        if improved:
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+        else:
+            self.bad_epochs += 1
+        return improved
+
+    @property
+    def stop(self) -> bool:
+        return self.patience is not None and self.bad_epochs >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    epochs_run: int = 0
+    stopped_early: bool = False
+
+
+def select_device(blueprint: Blueprint) -> torch.device:
+    wanted = blueprint.training.device
+    if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+class Loop:
+    """One model's training on prepared data; `checkpoint_dir=None` keeps nothing on disk."""
+
+    def __init__(self, model: nn.Module, data: PreparedData, blueprint: Blueprint, *,
+                 device: torch.device | None = None, distill: Distillation | None = None,
+                 progress: Progress | None = None, checkpoint_dir: Path | None = None,
+                 epoch_callback: EpochCallback | None = None,
+                 on_epoch: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.bp, self.data, self.training = blueprint, data, blueprint.training
+        self.device = device or select_device(blueprint)
+        self.model = model.to(self.device)
+        self.distill = distill
+        self.progress = progress or Silent()
+        self.checkpoint_dir, self.epoch_callback, self.on_epoch = (checkpoint_dir,
+                                                                   epoch_callback, on_epoch)
+        self.amp = self.device.type == "cuda" and self.training.amp
+        self.loss = TaskLoss(data.signature, self.training, data.train.targets).to(self.device)
+        self.inputs = [torch.as_tensor(data.train.inputs[n]).to(self.device)
+                       for n in data.signature.input_names]
+        self.targets = [torch.as_tensor(data.train.targets[n]).to(self.device)
+                        for n in data.signature.output_names]
+        self.steps = max(1, math.ceil(len(data.train) / self.training.batch_size))
+        self.optimizer = build_optimizer(self.model, self.training)
+        self.schedule = build_schedule(self.optimizer, self.training, self.steps,
+                                       blueprint.task.direction)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        stopping = self.training.early_stopping
+        self.stopping = EarlyStopping(stopping.patience, stopping.min_delta,
+                                      blueprint.task.direction == "minimize")
+        self.generator = torch.Generator().manual_seed(blueprint.seed)
+        self.augment_rng = np.random.default_rng(blueprint.seed)
+        self.augment = image_augmenter(blueprint, data)
+        self.best_weights: dict[str, torch.Tensor] = {}
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0  # epochs completed
+        self.writer: CheckpointWriter | None = None
+        if distill is not None:
+            distill.teacher.to(self.device).eval()
+            check_teacher(distill.teacher, [o.size for o in data.signature.outputs],
+                          [t[:2] for t in self.inputs])
+
+    # ------------------------------------------------------------------ epochs
+
+    def run(self) -> FitResult:
+        """Train from `self.epoch + 1` to the last epoch or an early stop."""
+        if self.epoch == 0:
+            seed_everything(self.bp.seed)
+        self.progress.start(self.training.epochs, self.epoch + 1, self.steps)
+        if self.checkpoint_dir is not None:
+            self.writer = CheckpointWriter(self.checkpoint_dir)
+        try:
+            while self.epoch < self.training.epochs and not self.stopping.stop:
+                self.run_epoch(self.epoch + 1)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the loop's error is the one to report
+                self.close_writer()
+            raise
+        finally:
+            self.progress.close()
+        self.close_writer()
+        if self.best_weights:
+            self.model.load_state_dict(self.best_weights)
+        return FitResult(self.history, self.stopping.best_epoch, self.epoch, self.stopping.stop)
+
+    def run_epoch(self, epoch: int) -> None:
+        started = time.perf_counter()
+        self.progress.epoch_begins(epoch)
+        lr = self.optimizer.param_groups[0]["lr"]
+        train_loss = self.train_epoch()
+        val = self.validate()
+        self.schedule.after_epoch(val["objective"])
+        if self.stopping.update(val["objective"], epoch):
+            self.best_weights = {k: v.detach().to("cpu", copy=True)
+                                 for k, v in self.model.state_dict().items()}
+        record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "val": val,
+                  "time": time.perf_counter() - started}
+        self.history.append(record)
+        self.epoch = epoch
+        self.progress.epoch_ends(record)
+        if self.on_epoch is not None:
+            self.on_epoch(record)
+        if self.writer is not None:
+            self.writer.submit(self.state_dict())
+            if os.environ.get(KILL_AFTER_EPOCH) == str(epoch):
+                self.writer.wait()
+                os.kill(os.getpid(), signal.SIGKILL)
+        if self.epoch_callback is not None:
+            self.epoch_callback(epoch, dict(val))
+
+    def train_epoch(self) -> float:
+        """One pass over the shuffled training split; returns the mean training loss."""
+        self.model.train()
+        total = torch.zeros((), device=self.device)
+        seen = 0
+        for index in self.batches():
+            xs = [t[index] for t in self.inputs]  # each (B, *shape)
+            ys = [t[index] for t in self.targets]
+            if self.augment is not None:
+                xs = self.augment(xs, self.augment_rng)
+            loss = self.step(xs, ys)
+            total += loss.detach() * len(index)
+            seen += len(index)
+            self.progress.batch()
+        return float(total) / max(seen, 1)
+
+    def batches(self) -> Iterator[torch.Tensor]:
+        """Index batches from a seeded permutation; a last batch of one row is dropped
+        (batch normalisation cannot train on a single sample)."""
+        n, size = len(self.data.train), self.training.batch_size
+        order = torch.randperm(n, generator=self.generator).to(self.device)  # (N,)
+        for start in range(0, n, size):
+            index = order[start:start + size]
+            if len(index) > 1 or n == 1:
+                yield index
+
+    def step(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        autocast = (torch.autocast("cuda", dtype=torch.float16) if self.amp
+                    else contextlib.nullcontext())
+        with autocast:
+            outputs = self.model(*xs)
+            teacher = None
+            if self.distill is not None:
+                with torch.no_grad():
+                    teacher = tuple(self.distill.teacher(*xs))
+            loss = self.loss(tuple(outputs), ys, teacher, self.distill)
+        self.scaler.scale(loss).backward()
+        if self.training.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.training.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.schedule.after_batch()
+        return loss
+
+    def close_writer(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
+
+    def validate(self) -> dict[str, float]:
+        split = self.data.val if len(self.data.val) else self.data.train
+        return score_split(self.model, split, self.data.preprocessor, self.data.signature,
+                           self.bp.task)
+
+    def score(self, split: Split) -> dict[str, float]:
+        return score_split(self.model, split, self.data.preprocessor, self.data.signature,
+                           self.bp.task)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict() if self.amp else {},
+            "early_stopping": self.stopping.state_dict(),
+            "best_weights": self.best_weights,
+            "history": self.history,
+            "rng": capture_rng(self.generator, self.augment_rng),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["scheduler"])
+        if self.amp and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.stopping.load_state_dict(state["early_stopping"])
+        self.best_weights = dict(state["best_weights"])
+        self.history = list(state["history"])
+        self.epoch = int(state["epoch"])
+        restore_rng(state["rng"], self.generator, self.augment_rng)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every global generator a run touches (dropout, NumPy, Python)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+Augmenter = Callable[[list[torch.Tensor], np.random.Generator], list[torch.Tensor]]
+
+
+def image_augmenter(blueprint: Blueprint, data: PreparedData) -> Augmenter | None:
+    """Per-batch augmentation of the image inputs whose feature asks for it, or None."""
+    wanted = {f.input_name for f in data.features if f.type == "image" and f.augment}
+    positions = [i for i, n in enumerate(data.signature.input_names) if n in wanted]
+    if not positions:
+        return None
+    from kiln.data import augment_images
+
+    def augment(xs: list[torch.Tensor], rng: np.random.Generator) -> list[torch.Tensor]:
+        out = list(xs)
+        for i in positions:
+            images = augment_images(xs[i].cpu().numpy(), rng)  # (B, C, H, W)
+            out[i] = torch.as_tensor(np.ascontiguousarray(images)).to(xs[i].device)
+        return out
+
+    return augment

@@ -1,0 +1,231 @@
+"""A run on disk: `$KILN_HOME/runs/<run_id>/`, and `load_run` to read one back.
+
+Layout: blueprint.yaml (resolved), weights.safetensors, preprocessing.json, signature.json,
+metrics.json, run.json, checkpoints/last.pt + last.pt.sha256. Every file is written to a
+temp name and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiln.errors import RunError
+from kiln.train.files import atomic_write_text, read_json, write_json
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from kiln.blueprint.schema import Blueprint
+    from kiln.data.prepared import PreparedData
+    from kiln.model.signature import Signature
+
+
+def kiln_home() -> Path:
+    """Where runs and the embedded tracking store live: `$KILN_HOME` or `./kiln-runs`."""
+    return Path(os.environ.get("KILN_HOME") or "kiln-runs")
+
+
+def runs_root() -> Path:
+    return kiln_home() / "runs"
+
+
+@dataclass
+class Run:
+    """A trained (or training, or failed) run, read lazily from its directory."""
+
+    dir: Path
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """run.json: id, name, created, status, seed, fingerprint, versions, hardware, ..."""
+        info: dict[str, Any] = read_json(self.dir / "run.json")
+        return info
+
+    @property
+    def status(self) -> str:
+        return str(self.info.get("status", "unknown"))
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json ({} until the run has finished)."""
+        path = self.dir / "metrics.json"
+        return read_json(path) if path.exists() else {}
+
+    @cached_property
+    def blueprint(self) -> Blueprint:
+        """The resolved blueprint; relative paths resolve against the original file's folder."""
+        from kiln.blueprint import load_blueprint
+
+        bp = load_blueprint(self.dir / "blueprint.yaml")
+        origin = self.info.get("blueprint_path")
+        bp._path = Path(origin) if origin else None
+        return bp
+
+    @cached_property
+    def signature(self) -> Signature:
+        from kiln.model.signature import Signature
+
+        return Signature.from_dict(read_json(self.dir / "signature.json"))
+
+    @cached_property
+    def preprocessor(self) -> Any:
+        from kiln.data.preprocessing import Preprocessor
+
+        return Preprocessor.load(self.dir / "preprocessing.json")
+
+    def load_model(self) -> nn.Module:
+        """The model with the run's best weights (safetensors), in eval mode, on CPU."""
+        from safetensors.torch import load_file
+
+        from kiln.model import build_model
+
+        path = self.dir / "weights.safetensors"
+        if not path.exists():
+            raise RunError(f"{path}: no weights — run {self.id} is {self.status}; "
+                           f"resume it with `kiln train --resume {self.id}`")
+        model = build_model(self.blueprint, self.signature)
+        model.load_state_dict(load_file(str(path)))
+        return model.eval()
+
+    def data(self) -> PreparedData:
+        """The run's data prepared again: same blueprint and seed → the same split."""
+        from kiln.data import prepare_data
+
+        prepared: PreparedData = prepare_data(self.blueprint)
+        return prepared
+
+
+def load_run(ref: str | Path = "latest") -> Run:
+    """A run by id, unique id prefix, directory, or `latest`. Raises `RunError`."""
+    path = Path(ref)
+    if (path / "run.json").exists():
+        return Run(path)
+    root = runs_root()
+    runs = sorted(p.name for p in root.iterdir() if (p / "run.json").exists()) \
+        if root.is_dir() else []
+    if not runs:
+        raise RunError(f"no runs under {root} — train one with `kiln train BLUEPRINT`, or set "
+                       f"KILN_HOME to where your runs are")
+    if str(ref) == "latest":
+        return list_runs()[0]
+    if str(ref) in runs:
+        return Run(root / str(ref))
+    matches = [r for r in runs if r.startswith(str(ref))]
+    if len(matches) == 1:
+        return Run(root / matches[0])
+    if matches:
+        raise RunError(f"run {str(ref)!r} is ambiguous: {', '.join(matches[:5])} — give more "
+                       f"of the id")
+    raise RunError(f"no run {str(ref)!r} under {root} — `kiln runs` lists them")
+
+
+def list_runs(limit: int | None = None) -> list[Run]:
+    """Runs under `$KILN_HOME/runs`, newest first."""
+    root = runs_root()
+    if not root.is_dir():
+        return []
+    runs = [Run(p) for p in root.iterdir() if (p / "run.json").exists()]
+    runs.sort(key=lambda r: (r.info.get("created", ""), r.id), reverse=True)
+    return runs[:limit] if limit else runs
+
+
+def new_run_id(name: str) -> str:
+    """`<name>-YYYYMMDD-HHMMSS-xxxx`: readable, sortable, unique enough with the suffix."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{slug[:60]}-{stamp}-{secrets.token_hex(2)}"
+
+
+def create_run_dir(blueprint: Blueprint, data: PreparedData, *, name: str,
+                   extra: dict[str, Any]) -> Run:
+    """Make the run directory with everything known before training; status `running`."""
+    from kiln.blueprint import dump_blueprint
+
+    root = runs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = new_run_id(name)
+        try:
+            (root / run_id).mkdir()
+            break
+        except FileExistsError:
+            continue
+    run = Run(root / run_id)
+    atomic_write_text(run.dir / "blueprint.yaml", dump_blueprint(blueprint))
+    write_json(run.dir / "signature.json", data.signature.to_dict())
+    write_json(run.dir / "preprocessing.json", data.preprocessor.to_dict())
+    info = {"id": run_id, "name": name, "created": now_iso(), "status": "running",
+            "seed": blueprint.seed, "data_fingerprint": data.fingerprint,
+            "blueprint_path": str(blueprint.path) if blueprint.path else None, **extra}
+    write_json(run.dir / "run.json", info)
+    return run
+
+
+def update_info(run: Run, **fields: Any) -> None:
+    info = run.info
+    info.update(fields)
+    write_json(run.dir / "run.json", info)
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    """The model's state dict as safetensors, written atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    save_file(tensors, str(tmp))
+    os.chmod(tmp, 0o644)  # like every other file of the run, not owner-only
+    os.replace(tmp, path)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def environment(device: str) -> dict[str, Any]:
+    """Package versions, hardware and thread count, for run.json and tracking tags."""
+    import platform
+    from importlib import metadata
+
+    import torch
+
+    versions = {"python": platform.python_version()}
+    for package in ("kiln", "torch", "numpy", "scikit-learn", "mlflow", "safetensors",
+                    "pydantic"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    hardware = {"platform": platform.platform(), "machine": platform.machine(),
+                "cpu_count": os.cpu_count(), "device": device}
+    if device == "cuda":
+        hardware["gpu"] = torch.cuda.get_device_name(0)
+    return {"versions": versions, "hardware": hardware, "threads": torch.get_num_threads()}
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit of the repository holding the blueprint, or None outside git."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True,
+                              text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def elapsed_since(start: float) -> float:
+    return round(time.perf_counter() - start, 3)
