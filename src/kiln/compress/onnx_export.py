@@ -1,0 +1,247 @@
+"""PyTorch → ONNX, and the parity check that always follows an export.
+
+`export_onnx` writes a single-file ONNX model (no external data) whose inputs and outputs are
+named after the signature and whose batch axis is dynamic. `check_parity` runs the same
+inputs through ONNX Runtime and PyTorch and says how far apart they are; "what trains is
+what serves" is measured here, not assumed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kiln.errors import KilnError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+    from torch import nn
+
+    from kiln.model.signature import Signature
+
+DEFAULT_OPSET = 17
+# Agreement of a regression head between two variants: |Δ| within 0.01 standardised units
+# (1% of the target's spread). The fp32 parity check uses its own, much tighter, atol.
+REGRESSION_AGREEMENT_TOL = 0.01
+
+
+class ParityError(KilnError):
+    """An exported model does not compute what the PyTorch model computes."""
+
+
+@dataclass
+class Parity:
+    """ONNX Runtime vs PyTorch on the same inputs.
+
+    `max_abs_diff[name]` is the largest absolute difference of raw outputs (logits or
+    standardised values) of head `name`; `agreement[name]` the share of rows with the same
+    prediction (argmax for classification, thresholded sign for multilabel, `|diff| <= atol`
+    for regression).
+    """
+
+    max_abs_diff: dict[str, float]
+    agreement: dict[str, float]
+    atol: float
+    rows: int
+    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return all(d <= self.atol for d in self.max_abs_diff.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_abs_diff": self.max_abs_diff, "agreement": self.agreement,
+                "atol": self.atol, "rows": self.rows, "ok": self.ok}
+
+    def describe(self) -> str:
+        return "; ".join(f"{name}: max |diff| {self.max_abs_diff[name]:.3g}, agreement "
+                         f"{self.agreement[name]:.2%}" for name in self.max_abs_diff)
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path in `path`'s folder; on success it replaces `path` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def export_onnx(model: nn.Module, signature: Signature, path: str | Path, *,
+                opset: int = DEFAULT_OPSET) -> Path:
+    """Export `model` (put in eval mode) to a single-file ONNX model at `path`, atomically.
+
+    Inputs and outputs are named after `signature`; axis 0 of each is a dynamic `batch`.
+    Raises `KilnError` when the TorchScript-based exporter cannot trace the model.
+    """
+    import onnx
+    import torch
+
+    from kiln.design.measure import example_batch
+
+    path = Path(path)
+    model.eval()
+    batch = tuple(example_batch(signature, 2))
+    names_in, names_out = signature.input_names, signature.output_names
+    axes = {name: {0: "batch"} for name in (*names_in, *names_out)}
+    with atomic_path(path) as tmp:
+        try:
+            with _no_fastpath(), warnings.catch_warnings():
+                # dynamo=False on purpose: the TorchScript exporter is the one that handles
+                # every block kiln builds today; its deprecation notice is not for our users.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.onnx.export(model, batch, str(tmp), input_names=names_in,
+                                  output_names=names_out, dynamic_axes=axes,
+                                  opset_version=opset, do_constant_folding=True, dynamo=False)
+        except Exception as exc:  # the exporter raises many types; all mean "cannot export"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise KilnError(f"ONNX export of {type(model).__name__} failed at opset {opset}: "
+                            f"{type(exc).__name__}: {first} — a custom block may use an "
+                            f"operation ONNX lacks; try another opset or rewrite it") from None
+        proto = onnx.load(str(tmp))  # re-save as one file: no external-data side files
+        onnx.save_model(proto, str(tmp), save_as_external_data=False)
+    return path
+
+
+@contextmanager
+def _no_fastpath() -> Iterator[None]:
+    """Attention and transformer layers in eval mode take a fused "fast path"
+    (`aten::_native_multi_head_attention`) that ONNX cannot express; export the plain path."""
+    import torch
+
+    mha = getattr(torch.backends, "mha", None)
+    before = mha.get_fastpath_enabled() if mha is not None else None
+    if mha is not None:
+        mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        if mha is not None:
+            mha.set_fastpath_enabled(before)
+
+
+def ort_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session: `threads` intra-op threads (None: ORT's default), one
+    inter-op thread, every graph optimisation."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # warnings about unused initialisers are noise here
+    return ort.InferenceSession(str(path), sess_options=options,
+                                providers=["CPUExecutionProvider"])
+
+
+def run_onnx(session: ort.InferenceSession, inputs: Mapping[str, np.ndarray],
+             batch_size: int = 1024) -> dict[str, np.ndarray]:
+    """Raw outputs of every head for `inputs` (name → array), in batches."""
+    names = [o.name for o in session.get_outputs()]
+    wanted = {i.name: i.type for i in session.get_inputs()}
+    rows = len(next(iter(inputs.values())))
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for start in range(0, rows, batch_size):
+        feed = {name: as_onnx_type(inputs[name][start:start + batch_size], kind)
+                for name, kind in wanted.items()}
+        for name, out in zip(names, session.run(names, feed), strict=True):
+            parts[name].append(np.asarray(out))
+    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
+
+def as_onnx_type(array: np.ndarray, onnx_type: str) -> np.ndarray:
+    dtype = np.int64 if onnx_type == "tensor(int64)" else np.float32
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def run_torch(model: nn.Module, inputs: Mapping[str, np.ndarray], names: list[str],
+              batch_size: int = 1024) -> list[np.ndarray]:
+    """Raw outputs of `model` on `inputs` given in `names` order, under inference mode."""
+    import torch
+
+    model.eval()
+    rows = len(inputs[names[0]])
+    parts: list[list[np.ndarray]] = []
+    with torch.inference_mode():
+        for start in range(0, rows, batch_size):
+            batch = [torch.from_numpy(np.ascontiguousarray(inputs[n][start:start + batch_size]))
+                     for n in names]
+            outs = model(*batch)
+            if not parts:
+                parts = [[] for _ in outs]
+            for store, out in zip(parts, outs, strict=True):
+                store.append(out.float().numpy())
+    return [np.concatenate(chunks) for chunks in parts]
+
+
+def predictions(raw: np.ndarray, kind: str) -> np.ndarray:
+    """What a head predicts from its raw output: class ids, label bits, or values."""
+    if kind == "classification":
+        return np.asarray(raw).argmax(axis=-1)
+    if kind == "multilabel":
+        return np.asarray(raw) > 0
+    return np.asarray(raw)
+
+
+def agreement(a: np.ndarray, b: np.ndarray, kind: str, atol: float = 1e-4) -> float:
+    """Share of rows where two heads' outputs give the same prediction."""
+    if kind == "regression":
+        same = np.all(np.abs(a - b).reshape(len(a), -1) <= max(atol, 1e-6), axis=1)
+    else:
+        pa, pb = predictions(a, kind), predictions(b, kind)
+        same = np.all((pa == pb).reshape(len(pa), -1), axis=1)
+    return float(np.mean(same)) if len(same) else 1.0
+
+
+def check_parity(model: nn.Module, onnx_path: str | Path, inputs: Mapping[str, np.ndarray],
+                 *, atol: float = 1e-4, threads: int | None = None,
+                 signature: Signature | None = None, raise_on_fail: bool = True) -> Parity:
+    """Compare ONNX Runtime with PyTorch on `inputs`; raise `ParityError` with the numbers
+    when a head differs by more than `atol` (unless `raise_on_fail=False`).
+
+    Output kinds (for agreement) come from `signature`, else from `model.output_names` with
+    classification assumed for heads wider than one value.
+    """
+    session = ort_session(onnx_path, threads)
+    input_names = [i.name for i in session.get_inputs()]
+    got = run_onnx(session, inputs)
+    expected = run_torch(model, inputs, input_names)
+    kinds = _output_kinds(signature, list(got), expected)
+    diffs, agree = {}, {}
+    for (name, onnx_out), torch_out in zip(got.items(), expected, strict=True):
+        diffs[name] = float(np.max(np.abs(onnx_out - torch_out))) if onnx_out.size else 0.0
+        agree[name] = agreement(onnx_out, torch_out, kinds[name], atol)
+    parity = Parity(diffs, agree, atol, len(next(iter(inputs.values()))), got)
+    if raise_on_fail and not parity.ok:
+        raise ParityError(f"{Path(onnx_path).name} does not match the PyTorch model on "
+                          f"{parity.rows} rows (tolerance {atol:g}): {parity.describe()} — "
+                          f"a block may behave differently in eval mode or in ONNX; export "
+                          f"with another opset or report the block")
+    return parity
+
+
+def _output_kinds(signature: Signature | None, names: list[str],
+                  expected: list[np.ndarray]) -> dict[str, str]:
+    if signature is not None:
+        return {o.name: o.type for o in signature.outputs}
+    return {name: "classification" if out.ndim == 2 and out.shape[1] > 1 else "regression"
+            for name, out in zip(names, expected, strict=True)}

@@ -1,0 +1,170 @@
+"""The variants table and the rule that picks one variant under the blueprint's budgets.
+
+Rule: a variant is *selectable* when it meets every budget (`max_accuracy_drop`,
+`max_latency_ms`, `max_size_mb`) and is not slower than the fp32 ONNX model (p50 at batch 1
+and throughput at batch 64, each within `SLOWER_MARGIN`). Among selectable variants the
+fastest at batch 1 wins; variants within `TIE_MARGIN` of the fastest count as a tie, and the
+smallest of those wins. No selectable variant → `BudgetError` naming the budget and by how
+much the best variant misses it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kiln.blueprint.schema import LOWER_IS_BETTER, BudgetsSpec
+from kiln.errors import BudgetError
+
+BASELINE = "fp32"
+SLOWER_MARGIN = 0.05  # timing noise on a busy CPU: 5% slower than fp32 still counts as equal
+TIE_MARGIN = 0.03  # p50 latencies this close are a tie; the smaller file wins
+# Used when the blueprint sets no max_accuracy_drop, so that a fast but broken variant is
+# never picked: 0.01 of a bounded metric (accuracy, f1, r2, ...), 1% of an unbounded one.
+DEFAULT_MAX_DROP = 0.01
+UNBOUNDED = {"log_loss", "mae", "mse", "rmse", "mape"}
+
+
+@dataclass
+class Variant:
+    """One row of the variants table (`variants.json`); `path` is relative to the run dir."""
+
+    name: str
+    path: str
+    metric: float
+    delta: float
+    agreement: float
+    size_bytes: int
+    latency_ms: dict[str, float]  # {"p50": ..., "p99": ...} at batch 1
+    throughput_per_s: float  # rows per second at batch 64
+    threads: int
+    selectable: bool = True
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Variant:
+        return cls(**data)
+
+
+@dataclass
+class Selection:
+    selected: str
+    reason: str
+
+
+def accuracy_drop(metric: float, reference: float, objective: str) -> float:
+    """How much worse `metric` is than `reference` (positive = worse), in metric units."""
+    return metric - reference if objective in LOWER_IS_BETTER else reference - metric
+
+
+def drop_limit(budgets: BudgetsSpec, reference: float, objective: str) -> tuple[float, str]:
+    """The allowed drop and where it comes from (the blueprint or kiln's default)."""
+    if budgets.max_accuracy_drop is not None:
+        return budgets.max_accuracy_drop, "budgets.max_accuracy_drop"
+    if objective in UNBOUNDED:
+        return abs(reference) * DEFAULT_MAX_DROP, "kiln's default (1% of the reference)"
+    return DEFAULT_MAX_DROP, "kiln's default (no budgets.max_accuracy_drop)"
+
+
+def budget_misses(v: Variant, budgets: BudgetsSpec, reference: float,
+                  objective: str) -> dict[str, tuple[float, float, str]]:
+    """Budget name → (value, limit, unit) for every budget `v` breaks."""
+    misses: dict[str, tuple[float, float, str]] = {}
+    limit, _ = drop_limit(budgets, reference, objective)
+    drop = accuracy_drop(v.metric, reference, objective)
+    if math.isnan(v.metric) or drop > limit + 1e-12:
+        misses["max_accuracy_drop"] = (drop, limit, "")
+    if budgets.max_latency_ms is not None:
+        latency = v.details.get("budget_latency_ms", v.latency_ms["p50"])
+        if latency > budgets.max_latency_ms:
+            misses["max_latency_ms"] = (latency, budgets.max_latency_ms, "ms")
+    if budgets.max_size_mb is not None and v.size_bytes / 1e6 > budgets.max_size_mb:
+        misses["max_size_mb"] = (v.size_bytes / 1e6, budgets.max_size_mb, "MB")
+    return misses
+
+
+def slower_than(v: Variant, base: Variant) -> str:
+    """Why `v` is slower than `base`, or '' when it is not."""
+    if v.latency_ms["p50"] > base.latency_ms["p50"] * (1 + SLOWER_MARGIN):
+        ratio = v.latency_ms["p50"] / base.latency_ms["p50"]
+        return f"{ratio:.1f}× slower than fp32 at batch 1"
+    if v.throughput_per_s * (1 + SLOWER_MARGIN) < base.throughput_per_s:
+        ratio = base.throughput_per_s / max(v.throughput_per_s, 1e-12)
+        return f"{ratio:.1f}× slower than fp32 at batch 64"
+    return ""
+
+
+def select_variant(variants: list[Variant], budgets: BudgetsSpec, reference: float,
+                   objective: str) -> Selection:
+    """Mark each variant `selectable` (with a `note` when not) and pick one; see module doc.
+
+    Raises `BudgetError` (exit code 1) when no variant is selectable.
+    """
+    base = next((v for v in variants if v.name == BASELINE), None)
+    if base is None:
+        raise ValueError(f"the variants table needs the {BASELINE!r} baseline")
+    for v in variants:
+        misses = budget_misses(v, budgets, reference, objective)
+        slow = "" if v is base else slower_than(v, base)
+        notes = [_describe_miss(name, *miss) for name, miss in misses.items()]
+        notes += [slow] if slow else []
+        v.selectable = not notes
+        v.note = "; ".join(notes) if notes else v.note
+    candidates = [v for v in variants if v.selectable]
+    if not candidates:
+        raise BudgetError(_no_variant_message(variants, budgets, reference, objective))
+    fastest = min(v.latency_ms["p50"] for v in candidates)
+    tied = [v for v in candidates if v.latency_ms["p50"] <= fastest * (1 + TIE_MARGIN)]
+    best = min(tied, key=lambda v: (v.size_bytes, v.latency_ms["p50"]))
+    return Selection(best.name, _reason(best, candidates, tied, variants, budgets, reference,
+                                        objective))
+
+
+def _describe_miss(name: str, value: float, limit: float, unit: str) -> str:
+    over = value - limit
+    pct = f" ({over / limit:.0%})" if limit > 0 else ""
+    u = f" {unit}" if unit else ""
+    return f"{name}: {value:.4g}{u} > {limit:.4g}{u}, over by {over:.3g}{u}{pct}"
+
+
+def _reason(best: Variant, candidates: list[Variant], tied: list[Variant],
+            variants: list[Variant], budgets: BudgetsSpec, reference: float,
+            objective: str) -> str:
+    _, source = drop_limit(budgets, reference, objective)
+    parts = [f"{best.name}: the fastest at batch 1 (p50 {best.latency_ms['p50']:.4g} ms, "
+             f"{best.threads} thread(s))"]
+    if len(tied) > 1:
+        parts.append(f"and the smallest of {len(tied)} within {TIE_MARGIN:.0%} of that "
+                     f"({best.size_bytes:,} bytes)")
+    parts.append(f"among {len(candidates)} of {len(variants)} variants within budget "
+                 f"(accuracy drop limit from {source}) and not slower than fp32")
+    rejected = [f"{v.name} ({v.note})" for v in variants if not v.selectable]
+    if rejected:
+        parts.append("not selectable: " + ", ".join(rejected))
+    return "; ".join(parts)
+
+
+def _no_variant_message(variants: list[Variant], budgets: BudgetsSpec, reference: float,
+                        objective: str) -> str:
+    """Name each budget that even the best variant misses, and by how much."""
+    per_budget: dict[str, tuple[Variant, tuple[float, float, str]]] = {}
+    for v in variants:
+        for name, miss in budget_misses(v, budgets, reference, objective).items():
+            held = per_budget.get(name)
+            if held is None or miss[0] < held[1][0]:
+                per_budget[name] = (v, miss)
+    unmet = [name for name in per_budget
+             if all(name in budget_misses(v, budgets, reference, objective) for v in variants)]
+    if unmet:
+        lines = [f"{_describe_miss(n, *per_budget[n][1])} even for the best variant "
+                 f"({per_budget[n][0].name})" for n in unmet]
+        return ("no variant meets the budgets — " + "; ".join(lines) +
+                " — relax the budget in the blueprint, or try --prune / --distill")
+    rows = ", ".join(f"{v.name}: {v.note}" for v in variants)
+    return ("no variant meets every budget at once while being as fast as fp32 — " + rows +
+            " — relax a budget, or try --prune / --distill")

@@ -1,0 +1,179 @@
+"""Latency and throughput of a variant: ONNX Runtime or eager PyTorch, same thread count.
+
+Latency is measured on batch-1 requests cut from real test rows (p50 and p99 of single
+calls); throughput on batches of 64 rows (64 rows / the median call time). Every target is
+measured in interleaved rounds (`measure_all`), so that a machine that gets busier or
+quieter during the run affects every variant alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from torch import nn
+
+LATENCY_BATCH = 1
+THROUGHPUT_BATCH = 64
+DEFAULT_THREADS = 1  # one intra-op thread: stable numbers, and how a replica usually serves
+ROUNDS = 3
+WARMUP = 10
+MIN_CALLS = 10  # per round and batch size, whatever the time budget
+
+
+@dataclass
+class Timing:
+    p50_ms: float
+    p99_ms: float
+    throughput_per_s: float
+    threads: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latency_ms": {"p50": self.p50_ms, "p99": self.p99_ms},
+                "throughput_per_s": self.throughput_per_s, "threads": self.threads}
+
+
+@dataclass
+class Timer:
+    """One target (a session or a model) with its prepared feeds; collects call times."""
+
+    call: Callable[[Any], object]
+    single: list[Any]  # batch-1 feeds
+    batched: list[Any]  # batch-64 feeds
+    threads: int
+    wrap: Callable[[], Any] | None = None  # a context entered around every round
+    single_ms: list[float] = field(default_factory=list)
+    batched_ms: list[float] = field(default_factory=list)
+
+    def warm_up(self) -> None:
+        with self._context():
+            for feed in self.single[:WARMUP] + self.batched[:WARMUP]:
+                self.call(feed)
+
+    def round(self, budget_s: float) -> None:
+        """Time batch-1 then batch-64 calls, `budget_s / 2` seconds each."""
+        with self._context():
+            self.single_ms += time_calls(self.call, self.single, budget_s / 2)
+            self.batched_ms += time_calls(self.call, self.batched, budget_s / 2)
+
+    def result(self) -> Timing:
+        return Timing(p50_ms=float(np.percentile(self.single_ms, 50)),
+                      p99_ms=float(np.percentile(self.single_ms, 99)),
+                      throughput_per_s=THROUGHPUT_BATCH * 1000 / float(np.median(self.batched_ms)),
+                      threads=self.threads)
+
+    @contextmanager
+    def _context(self) -> Iterator[None]:
+        if self.wrap is None:
+            yield
+        else:
+            with self.wrap():
+                yield
+
+
+def batches(inputs: Mapping[str, np.ndarray], size: int, count: int) -> list[dict[str, np.ndarray]]:
+    """`count` batches of `size` rows cut from `inputs` (cycling when rows run out)."""
+    rows = len(next(iter(inputs.values())))
+    out = []
+    for k in range(count):
+        pick = (np.arange(size) + k * size) % rows
+        out.append({name: np.ascontiguousarray(a[pick]) for name, a in inputs.items()})
+    return out
+
+
+def time_calls(call: Callable[[Any], object], feeds: list[Any], budget_s: float) -> list[float]:
+    """Wall times (ms) of `call(feed)`, cycling over `feeds`, for about `budget_s` seconds
+    (at least `MIN_CALLS` calls)."""
+    times: list[float] = []
+    start_all = time.perf_counter()
+    k = 0
+    while len(times) < MIN_CALLS or time.perf_counter() - start_all < budget_s:
+        feed = feeds[k % len(feeds)]
+        k += 1
+        start = time.perf_counter()
+        call(feed)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def onnx_timer(path: Path | str, inputs: Mapping[str, np.ndarray],
+               threads: int = DEFAULT_THREADS, batch: int = THROUGHPUT_BATCH) -> Timer:
+    """A timer for the ONNX model at `path` with `threads` intra-op threads."""
+    from kiln.compress.onnx_export import as_onnx_type, ort_session
+
+    session = ort_session(path, threads)
+    kinds = {i.name: i.type for i in session.get_inputs()}
+
+    def typed(feeds: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        return [{n: as_onnx_type(f[n], kinds[n]) for n in kinds} for f in feeds]
+
+    def run(feed: dict[str, np.ndarray]) -> object:
+        return session.run(None, feed)
+
+    return Timer(run, typed(batches(inputs, LATENCY_BATCH, 256)),
+                 typed(batches(inputs, batch, 32)), threads)
+
+
+def torch_timer(model: nn.Module, inputs: Mapping[str, np.ndarray], names: list[str],
+                threads: int = DEFAULT_THREADS) -> Timer:
+    """A timer for eager PyTorch under `torch.inference_mode` with `threads` threads."""
+    import torch
+
+    def tensors(feeds: list[dict[str, np.ndarray]]) -> list[list[torch.Tensor]]:
+        return [[torch.from_numpy(f[n]) for n in names] for f in feeds]
+
+    @contextmanager
+    def wrap() -> Iterator[None]:
+        with torch_threads(threads), torch.inference_mode():
+            yield
+
+    def run(feed: list[torch.Tensor]) -> object:
+        return model(*feed)
+
+    model.eval()
+    return Timer(run, tensors(batches(inputs, LATENCY_BATCH, 256)),
+                 tensors(batches(inputs, THROUGHPUT_BATCH, 32)), threads, wrap)
+
+
+def measure_all(timers: Mapping[str, Timer], budget_s: float,
+                rounds: int = ROUNDS) -> dict[str, Timing]:
+    """Time every target in `rounds` interleaved rounds; `budget_s` seconds per target
+    in all (both batch sizes, every round)."""
+    for timer in timers.values():
+        timer.warm_up()
+    for _ in range(rounds):
+        for timer in timers.values():
+            timer.round(budget_s / rounds)
+    return {name: timer.result() for name, timer in timers.items()}
+
+
+def time_onnx(path: Path | str, inputs: Mapping[str, np.ndarray],
+              threads: int = DEFAULT_THREADS, *, budget_s: float = 2.0) -> Timing:
+    """ONNX Runtime timing of one model (see `measure_all` to compare several)."""
+    return measure_all({"onnx": onnx_timer(path, inputs, threads)}, budget_s)["onnx"]
+
+
+def time_torch(model: nn.Module, inputs: Mapping[str, np.ndarray], names: list[str],
+               threads: int = DEFAULT_THREADS, *, budget_s: float = 2.0) -> Timing:
+    """Eager PyTorch timing of one model under inference mode."""
+    return measure_all({"torch": torch_timer(model, inputs, names, threads)}, budget_s)["torch"]
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
