@@ -1,0 +1,137 @@
+"""The blueprint's `search` section and the loading of a blueprint that holds a search space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError
+
+from kiln.blueprint.load import format_validation_error, read_yaml, validate
+from kiln.blueprint.schema import LOWER_IS_BETTER, Blueprint, Section
+from kiln.errors import BlueprintError, did_you_mean
+from kiln.tune.space import Picker, SearchSpace, parse_space
+
+SamplerName = Literal["tpe", "random", "grid", "cmaes", "nsga2"]
+PrunerName = Literal["median", "hyperband", "none"]
+# Objectives measured on the built model before training (always minimised).
+COST_OBJECTIVES = ("params", "flops", "latency", "onnx_size")
+
+
+class SearchSettings(Section):
+    """`search:` in the blueprint; every key has a `kiln tune` flag that overrides it."""
+
+    trials: Annotated[int, Field(gt=0)] = 20
+    # null: tpe for one objective, nsga2 for several.
+    sampler: SamplerName | None = None
+    # Pruning needs one objective and per-epoch values; it is off for several objectives.
+    pruner: PrunerName = "median"
+    # The task objective (default) and optional costs: params, flops, latency, onnx_size.
+    objectives: list[str] = Field(default_factory=list)
+    # Trials sampled at random before TPE models the space, and completed before pruning.
+    startup_trials: Annotated[int, Field(ge=0)] = 5
+    # Epochs a trial always runs before the median pruner may stop it.
+    warmup_epochs: Annotated[int, Field(ge=0)] = 2
+    # A worker that misses heartbeats for `grace_s` seconds has its trial marked failed.
+    heartbeat_s: Annotated[int, Field(gt=0)] = 10
+    grace_s: Annotated[int, Field(gt=0)] | None = None
+    # Multi-objective: the chosen Pareto point is the cheapest one whose task metric is
+    # within this many points of the best on the front.
+    pareto_tolerance: Annotated[float, Field(ge=0)] = 0.005
+    # Null: the blueprint's seed.
+    seed: int | None = None
+
+
+@dataclass
+class SearchBlueprint:
+    """A blueprint with distributions: its search space, settings and the file it came from."""
+
+    space: SearchSpace
+    settings: SearchSettings
+    path: Path | None
+    name: str
+    base: Blueprint  # the first representative variant, for task/budget/data settings
+
+    def concrete(self, pick: Picker) -> tuple[dict[str, Any], Blueprint]:
+        """Resolve every distribution with `pick`; return the raw mapping and its Blueprint."""
+        raw = self.space.resolve(pick)
+        return raw, self.validated(raw)
+
+    def validated(self, raw: dict[str, Any]) -> Blueprint:
+        blueprint = validate(raw)
+        if self.path is not None:
+            blueprint._path = self.path.resolve()
+        return blueprint
+
+
+def load_search(source: str | Path | dict[str, Any]) -> SearchBlueprint:
+    """Read a blueprint holding a search space, and check it before any trial runs.
+
+    Checks: every distribution (key paths), the `search` section, and every representative
+    variant of the space (each choice option, both ends of each range) as a `Blueprint`.
+    Raises `BlueprintError`.
+    """
+    lines: dict[str, int] = {}
+    if isinstance(source, dict):
+        raw, path = source, None
+    else:
+        path = Path(source)
+        raw, lines = read_yaml(path)
+    where = f"{path}: " if path else ""
+    space = parse_space(raw, where=where, lines=lines)
+    if not space.params:
+        raise BlueprintError(
+            f"{where}no search distribution — nothing to tune; replace a value by one, e.g. "
+            f"`lr: {{tune: float, low: 1.0e-4, high: 1.0e-2, log: true}}` under training")
+    settings = parse_settings(raw.get("search") or {}, where)
+    base: Blueprint | None = None
+    for picked, concrete in space.variants():
+        try:
+            blueprint = validate(concrete)
+        except BlueprintError as exc:
+            at = f" (search space at {picked})" if picked else ""
+            raise BlueprintError(f"{where}{exc}{at}") from None
+        base = base or blueprint
+    assert base is not None
+    if path is not None:
+        base._path = path.resolve()
+    return SearchBlueprint(space, settings, path, base.name, base)
+
+
+def parse_settings(section: dict[str, Any], where: str = "") -> SearchSettings:
+    try:
+        return SearchSettings.model_validate(section)
+    except ValidationError as exc:
+        message = format_validation_error(exc, section, {})
+        raise BlueprintError(f"{where}search.{message}") from None
+
+
+def objective_names(names: list[str], blueprint: Blueprint) -> list[str]:
+    """Check objective names: task metrics of this blueprint, or cost objectives."""
+    metrics = list(dict.fromkeys([*blueprint.task.metrics, str(blueprint.task.objective)]))
+    out = []
+    for name in names or [str(blueprint.task.objective)]:
+        name = name.strip()
+        if name == "objective":
+            name = str(blueprint.task.objective)
+        if name not in metrics and name not in COST_OBJECTIVES:
+            accepted = [*metrics, *COST_OBJECTIVES]
+            raise BlueprintError(
+                f"objectives: {name!r} is not a task metric or a cost{did_you_mean(name, accepted)}"
+                f" (accepted: {', '.join(accepted)}; add a metric to task.metrics first)"
+            )
+        out.append(name)
+    if not any(n in metrics for n in out):
+        raise BlueprintError(f"objectives: {', '.join(out)} has no task metric — add "
+                             f"{blueprint.task.objective} (e.g. --objectives "
+                             f"{blueprint.task.objective},{out[0]})")
+    if len(set(out)) != len(out):
+        raise BlueprintError(f"objectives: {', '.join(out)} names an objective twice")
+    return out
+
+
+def direction(name: str) -> Literal["maximize", "minimize"]:
+    if name in COST_OBJECTIVES or name in LOWER_IS_BETTER:
+        return "minimize"
+    return "maximize"
