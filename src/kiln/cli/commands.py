@@ -1,3 +1,9 @@
-"""Importing this module registers every command on `kiln.cli.app.app`."""
+"""Importing this module registers every command on `kiln.cli.app.app`, in pipeline order
+(which is the order `kiln --help` lists them)."""
+# ruff: noqa: I001, F401
 
-from kiln.cli import design_cmd  # noqa: F401
+from kiln.cli import init_cmd, design_cmd
+from kiln.cli import train_cmd, evaluate_cmd
+from kiln.cli import tune_cmd
+from kiln.cli import compress_cmd, bundle_cmd, registry_cmd
+from kiln.cli import demo_cmd

@@ -1,0 +1,93 @@
+"""`kiln demo`: the whole loop on a bundled dataset, no arguments needed.
+
+design every bundled example → train the digits CNN → evaluate and report → compress →
+export the selected variant as a bundle → verify it → register it as champion.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kiln.cli.app import JSON_HELP, app, console, print_json
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+@app.command()
+def demo(
+    blueprint: Annotated[Path | None, typer.Option(
+        help="Blueprint to carry through the loop (default: examples/digits_cnn.yaml).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override training epochs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Run kiln's main job end to end on the bundled digits dataset."""
+    started = time.perf_counter()
+    summary: dict[str, Any] = {"designs": _design_examples()}
+    bp_path = blueprint or EXAMPLES / "digits_cnn.yaml"
+    summary.update(_train_to_bundle(bp_path, epochs))
+    summary["wall_s"] = round(time.perf_counter() - started, 1)
+    console.rule("[bold]done")
+    console.print(f"report: [bold]{summary['report']}[/]")
+    console.print(f"bundle: [bold]{summary['bundle']}[/]  (registered as "
+                  f"{summary['model']} version {summary['version']}, alias champion)")
+    console.print(f"demo wall time: {summary['wall_s']} s")
+    if json_out:
+        print_json(summary)
+
+
+def _design_examples() -> list[dict[str, Any]]:
+    from rich.table import Table
+
+    from kiln.blueprint import load_blueprint
+    from kiln.blueprint.load import find_distributions, read_yaml
+    from kiln.design import design
+
+    console.rule("[bold]1 · design every bundled example")
+    table = Table("blueprint", "params", "FLOPs", "latency b=1 (ms)", "verdict")
+    rows = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        raw, _ = read_yaml(path)
+        if find_distributions(raw):
+            continue  # a search blueprint: `kiln tune` makes it concrete
+        report = design(load_blueprint(path))
+        verdict = "[green]within budget[/]" if report.ok else "[red]over budget[/]"
+        table.add_row(path.name, f"{report.params:,}", f"{report.flops:,}",
+                      f"{report.latency_ms.get(1, float('nan')):.3f}", verdict)
+        rows.append({"blueprint": path.name, "params": report.params, "ok": report.ok})
+    console.print(table)
+    return rows
+
+
+def _train_to_bundle(bp_path: Path, epochs: int | None) -> dict[str, Any]:
+    from kiln.blueprint import load_blueprint
+    from kiln.bundle import export, load
+    from kiln.compress import compress
+    from kiln.evaluate import evaluate
+    from kiln.registry import promote, register
+    from kiln.report import report
+    from kiln.train import train
+
+    bp = load_blueprint(bp_path)
+    if epochs is not None:
+        bp.training.epochs = epochs
+    console.rule(f"[bold]2 · train {bp.name}")
+    run = train(bp)
+    console.rule("[bold]3 · evaluate and report")
+    evaluation = evaluate(run)
+    page = report(run, evaluation=evaluation)
+    console.rule("[bold]4 · compress")
+    result = compress(run)
+    console.print(f"selected variant: [bold]{result.selected}[/] — {result.reason}")
+    console.rule("[bold]5 · export, verify, register")
+    out = Path(run.dir).parent.parent / "bundles" / run.id
+    bundle_path = export(run, variant=result.selected or "fp32", output=out, overwrite=True)
+    load(bundle_path)  # verifies the manifest and opens the ONNX session
+    version = register(bundle_path, name=bp.name)
+    promote(bp.name, version.version, alias="champion")
+    return {"run_id": run.id, "test": run.metrics.get("test", {}), "report": str(page),
+            "variant": result.selected, "bundle": str(bundle_path), "model": bp.name,
+            "version": version.version}
