@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from kiln.evaluate.curves import calibration, class_curves, confusion, per_class, residuals
-from kiln.evaluate.metrics import expected_calibration_error, score, score_targets
+from kiln.evaluate.metrics import (
+    classification_metrics,
+    expected_calibration_error,
+    score,
+    score_targets,
+)
 
 Y = np.array([0, 0, 1, 1])
 PROBA = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])  # predicts 0, 1, 1, 1
@@ -102,3 +107,36 @@ def test_residuals_are_sampled() -> None:
     assert len(got["price"]["actual"]) == 2000
     assert all(math.isclose(p - a, 1.0) for a, p in zip(got["price"]["actual"],
                                                         got["price"]["predicted"], strict=True))
+
+
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_confusion_matrix_metrics_equal_scikit_learn(k: int) -> None:
+    """The counting metrics come from one confusion matrix; they must equal scikit-learn's,
+    including classes that are never predicted or absent from y_true."""
+    import warnings
+
+    from sklearn import metrics as m
+
+    rng = np.random.default_rng(k)
+    for trial in range(15):
+        n = int(rng.integers(5, 300))
+        y = rng.integers(0, k, n)
+        proba = rng.dirichlet(np.ones(k), n)
+        if trial % 3 == 0:  # the last class is never predicted
+            proba[:, -1] = 0
+            proba /= proba.sum(axis=1, keepdims=True)
+        pred = proba.argmax(axis=1)
+        names = ["accuracy", "balanced_accuracy", *(f"{s}_{a}" for s in ("precision", "recall",
+                 "f1") for a in ("macro", "weighted"))]
+        got = classification_metrics(y, proba, names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = {"accuracy": m.accuracy_score(y, pred),
+                        "balanced_accuracy": m.balanced_accuracy_score(y, pred)}
+            fns = {"precision": m.precision_score, "recall": m.recall_score, "f1": m.f1_score}
+            for name in names[2:]:
+                score, average = name.split("_")
+                expected[name] = fns[score](y, pred, labels=np.arange(k), average=average,
+                                            zero_division=0)
+        for name in names:
+            assert got[name] == pytest.approx(expected[name], abs=1e-12), name

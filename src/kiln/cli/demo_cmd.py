@@ -65,6 +65,9 @@ def _design_examples() -> list[dict[str, Any]]:
 def _train_to_bundle(bp_path: Path, epochs: int | None) -> dict[str, Any]:
     from kiln.blueprint import load_blueprint
     from kiln.bundle import export, load
+    from kiln.cli.compress_cmd import render as render_variants
+    from kiln.cli.evaluate_cmd import render_evaluation
+    from kiln.cli.train_cmd import prepare_with_checks, render_run
     from kiln.compress import compress
     from kiln.evaluate import evaluate
     from kiln.registry import promote, register
@@ -75,17 +78,20 @@ def _train_to_bundle(bp_path: Path, epochs: int | None) -> dict[str, Any]:
     if epochs is not None:
         bp.training.epochs = epochs
     console.rule(f"[bold]2 · train {bp.name}")
-    run = train(bp)
-    console.rule("[bold]3 · evaluate and report")
+    run = train(bp, data=prepare_with_checks(bp, show=True))
+    render_run(run)
+    console.rule("[bold]3 · evaluate beside classical baselines, write the report")
     evaluation = evaluate(run)
+    render_evaluation(evaluation.to_dict())
     page = report(run, evaluation=evaluation)
-    console.rule("[bold]4 · compress")
-    result = compress(run)
-    console.print(f"selected variant: [bold]{result.selected}[/] — {result.reason}")
-    console.rule("[bold]5 · export, verify, register")
+    console.rule("[bold]4 · compress: ONNX fp32, int8, pruned — measured")
+    with console.status("exporting, quantizing, pruning, measuring…"):
+        result = compress(run, prune=0.5)
+    render_variants(result)
+    console.rule("[bold]5 · export the selected variant, verify it, register it")
     out = Path(run.dir).parent.parent / "bundles" / run.id
     bundle_path = export(run, variant=result.selected or "fp32", output=out, overwrite=True)
-    load(bundle_path)  # verifies the manifest and opens the ONNX session
+    load(bundle_path)  # verifies every file against the manifest and opens the ONNX session
     version = register(bundle_path, name=bp.name)
     promote(bp.name, version.version, alias="champion")
     return {"run_id": run.id, "test": run.metrics.get("test", {}), "report": str(page),
