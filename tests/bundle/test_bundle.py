@@ -108,6 +108,22 @@ def test_image_as_flat_list_and_wrong_size(digits_bundle: Parts) -> None:
         bundle.predict([{"image": [1.0] * 10}])
 
 
+def test_an_image_path_is_read_only_when_allowed(tmp_path: Path, digits_bundle: Parts) -> None:
+    """A path would be read from the predicting machine's disk: refused unless the caller
+    (never a network client) says so."""
+    from PIL import Image
+
+    bundle = load(digits_bundle.path)
+    pixels = np.asarray(digits_bundle.records[0]["image"], dtype=np.float64).reshape(8, 8)
+    picture = tmp_path / "digit.png"
+    Image.fromarray((pixels / 16 * 255).astype(np.uint8)).save(picture)
+    with pytest.raises(BundleError, match="record 0: field 'image' is a file path"):
+        bundle.predict([{"image": str(picture)}])
+    with pytest.raises(BundleError, match="file path"):
+        bundle.flags([{"image": "/etc/passwd"}])
+    assert bundle.predict([{"image": str(picture)}], allow_paths=True)[0]["label"]["label"]
+
+
 def test_zip_bundle_loads_and_predicts_the_same(tmp_path: Path, digits_bundle: Parts) -> None:
     from bundle_helpers import EXAMPLES, digits_frame
 

@@ -64,12 +64,14 @@ def describe_fields(features: Sequence[FeatureSpec], columns: Mapping[str, Seque
 
 
 def records_to_columns(records: Sequence[Mapping[str, Any]],
-                       fields: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+                       fields: Sequence[Mapping[str, Any]], *,
+                       allow_paths: bool = False) -> dict[str, list[Any]]:
     """Check `records` against `fields` and return one list of values per field.
 
     Raises `BundleError` naming the record index and field for: a record that is not an
     object, a missing field (None is accepted only where the feature imputes), a value of
-    the wrong type, and a field the bundle does not know.
+    the wrong type, a field the bundle does not know, and an image given as a file path
+    unless `allow_paths` (a path is read from the local disk: never let a client choose it).
     """
     if isinstance(records, Mapping) or not isinstance(records, Sequence):
         raise BundleError(f"records: expected a list of objects (one per row), got "
@@ -85,7 +87,12 @@ def records_to_columns(records: Sequence[Mapping[str, Any]],
             raise BundleError(f"record {index}: unknown field {', '.join(map(repr, unknown))}"
                               f" — the model takes {', '.join(names)}")
         for field in fields:
-            columns[field["name"]].append(_checked(record, field, index))
+            value = _checked(record, field, index)
+            if field["type"] == "image" and isinstance(value, str) and not allow_paths:
+                raise BundleError(f"record {index}: field {field['name']!r} is a file path; "
+                                  f"send pixel values or image bytes, or read local files with "
+                                  f"allow_paths=True")
+            columns[field["name"]].append(value)
     return columns
 
 

@@ -64,11 +64,13 @@ class Bundle:
     def variant(self) -> str:
         return str(self.manifest.get("variant", "fp32"))
 
-    def transform(self, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-        """Records → model inputs, after checking every record against the signature."""
+    def transform(self, records: Sequence[Mapping[str, Any]], *,
+                  allow_paths: bool = False) -> dict[str, np.ndarray]:
+        """Records → model inputs, after checking every record against the signature.
+        Image file paths are read only with `allow_paths` (never for a network client)."""
         if len(records) == 0:
             raise BundleError("records: empty — send at least one record")
-        columns = records_to_columns(records, self.fields)
+        columns = records_to_columns(records, self.fields, allow_paths=allow_paths)
         return self.preprocessor.transform(columns)
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -93,15 +95,17 @@ class Bundle:
         """Raw columns (field → values) → decoded outputs per head, without record checks."""
         return self.predict_arrays(self.preprocessor.transform(columns))
 
-    def predict(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def predict(self, records: Sequence[Mapping[str, Any]], *,
+                allow_paths: bool = False) -> list[dict[str, Any]]:
         """Raw records → one answer per record, keyed by output name.
 
         classification: {"label", "confidence", "probabilities": {label: p}};
         multilabel: {"labels": [...], "probabilities": {label: p}}; regression: {"value"}
         (a list when the target has several columns). Raises `BundleError` naming the
-        record and field of a bad value.
+        record and field of a bad value. Image fields take pixel values or encoded bytes;
+        a file path only with `allow_paths=True`.
         """
-        decoded = self.predict_arrays(self.transform(records))
+        decoded = self.predict_arrays(self.transform(records, allow_paths=allow_paths))
         answers: list[dict[str, Any]] = [{} for _ in range(len(records))]
         for out in self.outputs:
             values = decoded[out["name"]]
@@ -110,10 +114,12 @@ class Bundle:
                 answer[out["name"]] = _answer(out["type"], row, labels)
         return answers
 
-    def flags(self, records: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    def flags(self, records: Sequence[Mapping[str, Any]], *,
+              allow_paths: bool = False) -> list[list[str]]:
         """Per record, the values outside what training saw (numbers and pixels beyond the
         min/max in signature.json, unseen categories); [] for an ordinary record."""
-        return out_of_range(records_to_columns(records, self.fields), self.fields)
+        columns = records_to_columns(records, self.fields, allow_paths=allow_paths)
+        return out_of_range(columns, self.fields)
 
     def info(self) -> dict[str, Any]:
         """Signature, metrics, sizes and provenance: the `kiln bundle info --json` object."""
