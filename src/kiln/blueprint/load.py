@@ -24,12 +24,7 @@ def load_blueprint(source: str | Path | dict[str, Any], *, allow_search: bool = 
     Raises `BlueprintError` naming the file, the key path, the bad value and what is accepted.
     Search distributions (`{tune: ...}`) are refused unless `allow_search` (used by `kiln tune`).
     """
-    lines: dict[str, int] = {}
-    if isinstance(source, dict):
-        raw, path = source, None
-    else:
-        path = Path(source)
-        raw, lines = read_yaml(path)
+    raw, path, lines = read_source(source)
     where = f"{path}: " if path else ""
     if not allow_search:
         found = find_distributions(raw)
@@ -42,6 +37,15 @@ def load_blueprint(source: str | Path | dict[str, Any], *, allow_search: bool = 
     if path is not None:
         blueprint._path = path.resolve()
     return blueprint
+
+
+def read_source(source: str | Path | dict[str, Any],
+                ) -> tuple[dict[str, Any], Path | None, dict[str, int]]:
+    """A blueprint file (or an already-parsed mapping) → mapping, path, key-path lines."""
+    if isinstance(source, dict):
+        return source, None, {}
+    raw, lines = read_yaml(Path(source))
+    return raw, Path(source), lines
 
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from kiln.blueprint.load import format_validation_error, read_yaml, validate
+from kiln.blueprint.load import format_validation_error, read_source, validate
 from kiln.blueprint.schema import LOWER_IS_BETTER, Blueprint, Section
 from kiln.errors import BlueprintError, did_you_mean
 from kiln.tune.space import Picker, SearchSpace, parse_space
@@ -72,12 +72,7 @@ def load_search(source: str | Path | dict[str, Any]) -> SearchBlueprint:
     variant of the space (each choice option, both ends of each range) as a `Blueprint`.
     Raises `BlueprintError`.
     """
-    lines: dict[str, int] = {}
-    if isinstance(source, dict):
-        raw, path = source, None
-    else:
-        path = Path(source)
-        raw, lines = read_yaml(path)
+    raw, path, lines = read_source(source)
     where = f"{path}: " if path else ""
     space = parse_space(raw, where=where, lines=lines)
     if not space.params:
