@@ -59,7 +59,7 @@ def compare(example: str, make_baseline: Any, metric: str) -> dict[str, Any]:
             "baseline": type(baseline).__name__, "baseline_score": round(base_score, 4),
             "gap_points": round(100 * (kiln_score - base_score), 2),
             "kiln_train_s": round(kiln_seconds, 1), "baseline_fit_s": round(baseline_seconds, 2),
-            "test_rows": int(len(y_test))}
+            "test_rows": len(y_test)}
 
 
 def main() -> None:

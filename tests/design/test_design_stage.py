@@ -57,3 +57,19 @@ def test_latency_is_measured_with_one_thread_by_default() -> None:
     assert [b.name for b in report.budgets] == ["max_latency_ms@batch8"] and report.ok
     assert design(blueprint(), threads=2).threads == 2
     assert torch.get_num_threads() == before
+
+
+def test_design_reads_the_data_when_the_blueprint_declares_no_features() -> None:
+    """Without declared features (or classes) the shapes come from the data, as training
+    would see them: iris gives a 4-wide tabular input and a 3-class head."""
+    from kiln.blueprint import load_blueprint
+    from kiln.design import design
+
+    bp = load_blueprint({"name": "iris", "task": {"type": "classification", "target": "label"},
+                         "data": {"source": "sklearn:iris"},
+                         "architecture": {"trunk": [{"linear": {"units": 8}}, "relu"]}})
+    report = design(bp, measure=False)
+    assert report.signature is not None
+    assert report.signature.inputs[0].shape == (4,)
+    assert report.rows[-1].out_shape == (3,)
+    assert report.params == 4 * 8 + 8 + 8 * 3 + 3

@@ -142,10 +142,12 @@ def check_classes(frame: pd.DataFrame, task: TaskSpec, split: SplitSpec) -> list
         biggest, least = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
         level = "warning" if ratio > IMBALANCE_RATIO else "ok"
         hint = " — consider training.class_weights: balanced" if level == "warning" else ""
+        spread = (f"{counts[biggest]} rows in every class" if ratio == 1 else
+                  f"largest {biggest!r} {counts[biggest]} vs smallest {least!r} "
+                  f"{counts[least]} ({ratio:.1f}:1)")
         results.append(CheckResult("balance", level,
                                    f"target {target.name!r}: {len(counts)} classes, "
-                                   f"{biggest!r} {counts[biggest]} vs {least!r} "
-                                   f"{counts[least]} ({ratio:.1f}:1){hint}"))
+                                   f"{spread}{hint}"))
     return results
 
 

@@ -78,7 +78,8 @@ def design(blueprint: Blueprint, signature: Signature | None = None, *,
 
     Latency is measured with `threads` CPU threads (default: `training.threads`, else 1 —
     see `measure_latency` for why).
-    `signature` defaults to what the blueprint declares (see `declared_signature`).
+    `signature` defaults to what the blueprint declares, or, when that is not enough (no
+    features declared, a vocabulary or the classes unknown), to what its data says.
     Raises the builder's errors (`ShapeError`, `BlueprintError`, `PluginError`).
     """
 
@@ -89,9 +90,8 @@ def design(blueprint: Blueprint, signature: Signature | None = None, *,
         measure_latency,
     )
     from kiln.model.builder import build_model
-    from kiln.model.signature import declared_signature
 
-    signature = signature or declared_signature(blueprint)
+    signature = signature or design_signature(blueprint)
     model = build_model(blueprint, signature)
     flops = flops_by_module(model, example_batch(signature, 1))
     rows = [DesignRow(r.path, r.type, r.out_shape, count_params(r.module),
@@ -116,6 +116,24 @@ def design(blueprint: Blueprint, signature: Signature | None = None, *,
     )
     report.budgets = check_budgets(blueprint, report)
     return report
+
+
+def design_signature(blueprint: Blueprint) -> Signature:
+    """The declared signature when the blueprint declares enough; else the data's (the
+    source is loaded and preprocessing fitted, as training would)."""
+    from kiln.errors import BlueprintError
+    from kiln.model.signature import declared_signature
+
+    try:
+        signature = declared_signature(blueprint)
+    except BlueprintError:
+        signature = None
+    if signature is None or any(i.kind == "category" and i.vocab_size is None
+                                for i in signature.inputs):
+        from kiln.data import prepare_data
+
+        signature = prepare_data(blueprint).signature
+    return signature
 
 
 def check_budgets(blueprint: Blueprint, report: DesignReport) -> list[BudgetCheck]:
