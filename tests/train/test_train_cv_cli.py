@@ -29,6 +29,17 @@ def test_cross_validation_summary(tmp_path: Path) -> None:
     assert logged["cv.mean.test.accuracy"] == pytest.approx(cv["mean"]["test.accuracy"])
     steps = client.get_metric_history(run.info["mlflow_run_id"], "cv.test.accuracy")
     assert sorted(m.step for m in steps) == [0, 1, 2]
+    # The run's data is fold 0's split: evaluating it again gives the test metrics it logged.
+    from kiln.data import prepare_data
+    from kiln.train import predict
+    from kiln.train.inference import score_split
+
+    again = run.data()
+    assert np.array_equal(again.test.index, prepare_data(run.blueprint, fold=0).test.index)
+    assert predict(run.load_model(), again.test.inputs)  # the model takes fold 0's inputs
+    rescored = score_split(run.load_model(), again.test, again.preprocessor, again.signature,
+                           run.blueprint.task)
+    assert rescored["accuracy"] == pytest.approx(run.metrics["test"]["accuracy"])
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

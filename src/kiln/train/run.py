@@ -100,10 +100,12 @@ class Run:
         return model.eval()
 
     def data(self) -> PreparedData:
-        """The run's data prepared again: same blueprint and seed → the same split."""
+        """The run's data prepared again: same blueprint and seed → the same split (for a
+        cross-validation run, the split of fold 0, the fold this run trained on)."""
         from kiln.data import prepare_data
 
-        prepared: PreparedData = prepare_data(self.blueprint)
+        fold = 0 if self.info.get("cv") else None
+        prepared: PreparedData = prepare_data(self.blueprint, fold=fold)
         return prepared
 
 
