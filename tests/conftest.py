@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,23 @@ def kiln_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KILN_HOME", str(home))
     monkeypatch.delenv("KILN_TRACKING_URI", raising=False)
     return home
+
+
+KilnCli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def kiln_cli(capsys: pytest.CaptureFixture[str]) -> KilnCli:
+    """Run `kiln ARGS...` in-process; returns (exit code, stdout, stderr)."""
+    from kiln.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,38 +77,30 @@ def test_unknown_run_id() -> None:
         export("no-such-run", output="nowhere")
 
 
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from kiln.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    flat = " ".join(err.split())  # Rich wraps long lines
-    return code, out, flat
+def cli(args: list[str], kiln_cli: Callable[..., tuple[int, str, str]]) -> tuple[int, str, str]:
+    code, out, err = kiln_cli(*args)
+    return code, out, " ".join(err.split())  # Rich wraps long lines
 
 
 def test_cli_export_verify_info(trained: tuple[Any, Path], tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+                                kiln_cli: Callable[..., tuple[int, str, str]]) -> None:
     run, folder = trained
     monkeypatch.setenv("KILN_HOME", str(folder / "home"))
     target = tmp_path / "bundles" / "tiny"
-    code, out, _ = cli(["export", run.id[:8], "-o", str(target), "--json"], capsys)
+    code, out, _ = cli(["export", run.id[:8], "-o", str(target), "--json"], kiln_cli)
     assert code == 0 and json.loads(out.splitlines()[-1])["provenance"]["source_run"] == run.id
-    code, out, _ = cli(["bundle", "verify", str(target)], capsys)
+    code, out, _ = cli(["bundle", "verify", str(target)], kiln_cli)
     assert code == 0 and "6 files match the manifest" in " ".join(out.split())
-    code, out, _ = cli(["bundle", "info", str(target), "--json"], capsys)
+    code, out, _ = cli(["bundle", "info", str(target), "--json"], kiln_cli)
     info = json.loads(out.splitlines()[-1])
     assert code == 0 and [f["name"] for f in info["fields"]] == list("abcd")
-    code, out, _ = cli(["bundle", "info", str(target)], capsys)
+    code, out, _ = cli(["bundle", "info", str(target)], kiln_cli)
     assert code == 0 and "variant fp32" in out
-    code, _, err = cli(["export", run.id, "-o", str(target)], capsys)
+    code, _, err = cli(["export", run.id, "-o", str(target)], kiln_cli)
     assert code == 2 and "already exists" in err
     (target / "blueprint.yaml").write_text("tampered: true\n")
-    code, _, err = cli(["bundle", "verify", str(target)], capsys)
+    code, _, err = cli(["bundle", "verify", str(target)], kiln_cli)
     assert code == 2 and "blueprint.yaml was modified" in err
-    code, _, err = cli(["export", "nope", "-o", str(tmp_path / "n")], capsys)
+    code, _, err = cli(["export", "nope", "-o", str(tmp_path / "n")], kiln_cli)
     assert code == 2 and "nope" in err

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import onnx
 import pytest
 import yaml
 
-from kiln.cli import main
 from kiln.compress import VARIANTS_FILE, compress, load_variants
 from kiln.errors import BudgetError, RunError
 from kiln.train import load_run
@@ -68,20 +68,10 @@ def test_budget_no_variant_meets_raises_and_still_writes_the_table(
     assert table.selected is None and table.budget_error == str(caught.value)
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_json_table_and_exit_codes(digits_run_dir: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+                                       kiln_cli: Callable[..., tuple[int, str, str]]) -> None:
     run_dir = copy_run(digits_run_dir, tmp_path)
-    code, out, err = run_cli(capsys, "compress", str(run_dir), "--json", "--threads", "1")
+    code, out, err = kiln_cli("compress", str(run_dir), "--json", "--threads", "1")
     assert code == 0, err
     payload = json.loads(out.strip().splitlines()[-1])
     assert payload["selected"] in {v["name"] for v in payload["variants"]}
@@ -91,12 +81,12 @@ def test_cli_json_table_and_exit_codes(digits_run_dir: Path, tmp_path: Path,
     raw = yaml.safe_load((over / "blueprint.yaml").read_text())
     raw["budgets"] = {"max_latency_ms": 1e-6}
     (over / "blueprint.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    code, out, err = run_cli(capsys, "compress", str(over), "--json")
+    code, out, err = kiln_cli("compress", str(over), "--json")
     assert code == 1
     assert "max_latency_ms" in err and "over by" in err
     assert json.loads(out.strip().splitlines()[-1])["selected"] is None
 
-    code, _, err = run_cli(capsys, "compress", "no-such-run")
+    code, _, err = kiln_cli("compress", "no-such-run")
     assert code == RunError.exit_code and "no run" in err
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,17 +110,10 @@ def test_bad_moves(small_bundle: Parts) -> None:
 
 
 def test_cli_register_promote_list_rollback(small_bundle: Parts, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from kiln.cli import main
-
+                                            kiln_cli: Callable[..., tuple[int, str, str]]) -> None:
     def cli(*args: str) -> tuple[int, str, str]:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, " ".join(err.split())
+        code, out, err = kiln_cli(*args)
+        return code, out, " ".join(err.split())  # Rich wraps long lines
 
     code, out, _ = cli("registry", "register", str(small_bundle.path), "--name", "shop",
                        "--json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,6 @@ import pytest
 from mlflow.tracking import MlflowClient
 from train_helpers import load_tiny, tiny_blueprint
 
-from kiln.cli import main
 from kiln.tracking import tracking_uri
 from kiln.train import load_run, train
 
@@ -42,19 +42,10 @@ def test_cross_validation_summary(tmp_path: Path) -> None:
     assert rescored["accuracy"] == pytest.approx(run.metrics["test"]["accuracy"])
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_train_json_and_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_train_json_and_runs(tmp_path: Path,
+                                 kiln_cli: Callable[..., tuple[int, str, str]]) -> None:
     path = tiny_blueprint(tmp_path)
-    code, out, err = run_cli(capsys, "train", str(path), "--epochs", "2", "--json")
+    code, out, err = kiln_cli("train", str(path), "--epochs", "2", "--json")
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["status"] == "finished" and summary["epochs_run"] == 2
@@ -64,31 +55,32 @@ def test_cli_train_json_and_runs(tmp_path: Path, capsys: pytest.CaptureFixture[s
     run = load_run(summary["run_id"])
     assert run.blueprint.training.epochs == 2
 
-    code, out, _ = run_cli(capsys, "runs", "--json")
+    code, out, _ = kiln_cli("runs", "--json")
     rows = json.loads(out.strip().splitlines()[-1])["runs"]
     assert [r["id"] for r in rows] == [run.id]
     assert rows[0]["objective"] == "accuracy" and rows[0]["status"] == "finished"
-    code, out, _ = run_cli(capsys, "runs")
+    code, out, _ = kiln_cli("runs")
     assert code == 0 and "finished" in out
 
 
 def test_cli_train_human_output_and_cv(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+                                       kiln_cli: Callable[..., tuple[int, str, str]]) -> None:
     path = tiny_blueprint(tmp_path)
-    code, out, _ = run_cli(capsys, "train", str(path), "--epochs", "1", "--cv", "2",
+    code, out, _ = kiln_cli("train", str(path), "--epochs", "1", "--cv", "2",
                            "--quiet")
     assert code == 0
     assert "2-fold cross-validation" in out and "±" in out and "run dir" in out
 
 
-def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(capsys, "train", "--resume", "nope")
+def test_cli_errors_are_one_line(tmp_path: Path,
+                                 kiln_cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, _, err = kiln_cli("train", "--resume", "nope")
     assert code == 2 and "error:" in err and "no run" in err
     assert len(err.strip().splitlines()) == 1
-    code, _, err = run_cli(capsys, "train")
+    code, _, err = kiln_cli("train")
     assert code == 2 and "--resume" in err
     path = tiny_blueprint(tmp_path)
-    code, _, err = run_cli(capsys, "train", str(path), "--resume", "x")
+    code, _, err = kiln_cli("train", str(path), "--resume", "x")
     assert code == 2 and "only the run id" in err
 
 

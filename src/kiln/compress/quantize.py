@@ -22,6 +22,8 @@ import numpy as np
 from kiln.compress.onnx_export import atomic_path
 from kiln.errors import KilnError
 
+LOG = logging.getLogger(__name__)
+
 CALIBRATION_ROWS = 256  # enough for stable MinMax ranges on small models; a few seconds
 CALIBRATION_BATCH = 32
 
@@ -34,11 +36,15 @@ def preprocess(src: Path, dst: Path) -> Path:
     try:
         with _quiet():
             quant_pre_process(str(src), str(dst), skip_symbolic_shape=False)
-    except Exception:  # symbolic shape inference rejects some custom graphs; not fatal
+    except Exception as exc:  # symbolic shape inference rejects some custom graphs
+        LOG.info("quant_pre_process with symbolic shapes failed on %s (%s); retrying "
+                 "without them", src, exc)
         try:
             with _quiet():
                 quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
-        except Exception:
+        except Exception as again:
+            LOG.warning("quant_pre_process failed on %s (%s); quantizing the graph as "
+                        "exported, with fewer fused int8 kernels", src, again)
             shutil.copyfile(src, dst)
     return dst
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -68,7 +69,7 @@ def _missing_error(feature: FeatureSpec, rows: np.ndarray) -> DataError:
                      f"missing: impute")
 
 
-class ColumnTransform:
+class ColumnTransform(ABC):
     """Base: `fit(values)`, `transform(values)`, `state()` / `from_state(feature, state)`."""
 
     kind: ClassVar[str]
@@ -76,11 +77,13 @@ class ColumnTransform:
     def __init__(self, feature: FeatureSpec) -> None:
         self.feature = feature
 
+    @abstractmethod
     def fit(self, values: np.ndarray) -> None:
-        raise NotImplementedError
+        """Learn what the transform needs from the training split's values."""
 
+    @abstractmethod
     def transform(self, values: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Values of this column → the model input array for them."""
 
     def state(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "feature"}
