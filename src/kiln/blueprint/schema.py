@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from kiln.blueprint.monitor_spec import MonitorSpec
+from kiln.blueprint.retrain_spec import RetrainSpec
+from kiln.blueprint.section import Section
+from kiln.blueprint.serve_spec import ServeSpec
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -18,12 +23,6 @@ Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 FeatureType = Literal["numeric", "binary", "categorical", "text", "image"]
 TaskType = Literal["classification", "multilabel", "regression"]
-
-
-class Section(BaseModel):
-    """Base of every blueprint section: unknown keys are errors, values are validated on set."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 # --------------------------------------------------------------------------- task
@@ -348,8 +347,9 @@ class Blueprint(Section):
     # Sections of later stages are validated by their own stage.
     search: dict[str, Any] = Field(default_factory=dict)
     compress: dict[str, Any] = Field(default_factory=dict)
-    serve: dict[str, Any] = Field(default_factory=dict)
-    monitor: dict[str, Any] = Field(default_factory=dict)
+    serve: ServeSpec = Field(default_factory=ServeSpec)
+    monitor: MonitorSpec = Field(default_factory=MonitorSpec)
+    retrain: RetrainSpec = Field(default_factory=RetrainSpec)
 
     # Where the blueprint was read from: relative paths (data, plugins) resolve against it.
     _path: Path | None = PrivateAttr(default=None)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kiln.errors import KilnError
+from kiln.errors import KilnError, ParityError
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -31,10 +31,6 @@ DEFAULT_OPSET = 17
 # Agreement of a regression head between two variants: |Δ| within 0.01 standardised units
 # (1% of the target's spread). The fp32 parity check uses its own, much tighter, atol.
 REGRESSION_AGREEMENT_TOL = 0.01
-
-
-class ParityError(KilnError):
-    """An exported model does not compute what the PyTorch model computes."""
 
 
 @dataclass

@@ -25,7 +25,7 @@ import numpy as np
 
 from kiln.data.prepared import CheckResult
 from kiln.data.transforms import as_text, is_missing, missing_of
-from kiln.errors import DataError
+from kiln.errors import ChecksFailed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,14 +36,6 @@ if TYPE_CHECKING:
 
 IMBALANCE_RATIO = 10.0  # largest / smallest class count that triggers a warning
 LEAKAGE_ERROR_SHARE = 0.05  # share of exact train copies in val/test that stops a run
-
-
-class ChecksFailed(DataError):
-    """At least one check is an error; `checks` holds the full table."""
-
-    def __init__(self, message: str, checks: list[CheckResult]) -> None:
-        super().__init__(message)
-        self.checks = checks
 
 
 def _rows(rows: np.ndarray, limit: int = 5) -> str:

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiln.errors import BundleError, KilnError, did_you_mean
+from kiln.errors import BundleError, RegistryError, did_you_mean
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -35,10 +35,6 @@ HISTORY_KEEP = 500  # newest entries kept in the tag (MLflow allows 100k charact
 ALIASES = ("champion", "challenger")
 PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
 ALIAS_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-
-
-class RegistryError(KilnError):
-    """A registered model, version or alias that does not exist, or a move not possible."""
 
 
 @dataclass
