@@ -177,7 +177,8 @@ def count(conn: sqlite3.Connection, *, since: float | None = None, until: float 
 
 def _window(since: float | None, until: float | None, model: str | None,
             shadow: bool | None) -> tuple[str, list[Any]]:
-    clauses, args = [], []
+    clauses: list[str] = []
+    args: list[Any] = []
     if since is not None:
         clauses.append("p.ts >= ?")
         args.append(since)
