@@ -78,7 +78,7 @@ def prepare(folder: Path, run_id: str | None) -> tuple[Path, Path, dict[str, Any
     import numpy as np
 
     if run_id is not None:
-        from kiln.bundle import export
+        from kiln.export import export
         from kiln.train import load_run
 
         run = load_run(run_id)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiln.train.run import Run, kiln_home, load_run
+from kiln.runs import Run, kiln_home, load_run
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient

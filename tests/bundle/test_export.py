@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kiln.bundle import export, load
+from kiln.bundle import load
 from kiln.errors import BundleError, RunError
+from kiln.export import export
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
 from train_helpers import load_tiny

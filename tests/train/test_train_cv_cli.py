@@ -86,7 +86,7 @@ def test_cli_errors_are_one_line(tmp_path: Path,
 
 def test_a_cross_validation_run_is_not_resumed(tmp_path: Path) -> None:
     from kiln.errors import RunError
-    from kiln.train.run import update_info
+    from kiln.runs.run import update_info
 
     run = train(load_tiny(tmp_path, epochs=1), cv=2, quiet=True, tracking=False)
     update_info(run, status="running")

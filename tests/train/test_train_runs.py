@@ -12,8 +12,8 @@ from train_helpers import load_tiny, tiny_blueprint, without_time
 
 from kiln.blueprint import load_blueprint
 from kiln.errors import DataError, RunError
+from kiln.runs.run import list_runs, runs_root
 from kiln.train import load_run, predict, train
-from kiln.train.run import list_runs, runs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = {"blueprint.yaml", "weights.safetensors", "preprocessing.json", "signature.json",

@@ -30,8 +30,8 @@ def test_kiln_tune_with_two_local_workers(tiny_search: Any, write_blueprint: Any
     assert len({t.user_attrs["worker"] for t in trials}) == 2
     assert [t.number for t in trials] == list(range(len(trials)))
 
+    from kiln.runs.run import load_run
     from kiln.tracking import client
-    from kiln.train.run import load_run
 
     mlflow = client()
     parent_id = study.user_attrs["mlflow_parent_run_id"]
@@ -57,7 +57,7 @@ def test_kiln_tune_with_two_local_workers(tiny_search: Any, write_blueprint: Any
 
 
 def test_cv_objective_is_the_mean_over_folds(tiny_search: Any) -> None:
-    from kiln.train.run import load_run
+    from kiln.runs.run import load_run
     from kiln.tune import TuneOptions, tune
 
     raw = tiny_search(trials=1)

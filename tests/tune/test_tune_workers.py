@@ -71,7 +71,7 @@ def test_two_workers_on_one_postgres_study(postgres_db: str, postgres_server: st
     assert max(best) == pytest.approx(study.best_value)
     assert all(r["study"] == "shared" for r in results)
 
-    from kiln.train.run import load_run
+    from kiln.runs.run import load_run
 
     parent = study.user_attrs["mlflow_parent_run_id"]
     mlflow = client()

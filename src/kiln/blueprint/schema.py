@@ -358,6 +358,11 @@ class Blueprint(Section):
     def path(self) -> Path | None:
         return self._path
 
+    def set_source(self, path: str | Path | None) -> None:
+        """Record where this blueprint came from: its relative paths resolve against the
+        folder of `path` (None: the working directory)."""
+        self._path = Path(path) if path is not None else None
+
     @property
     def base_dir(self) -> Path:
         return self._path.parent if self._path is not None else Path.cwd()

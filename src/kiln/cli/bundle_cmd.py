@@ -26,7 +26,8 @@ def export_cmd(
 ) -> None:
     """Write the production bundle of a run: ONNX model, preprocessing, signature, profile,
     metrics, blueprint and a manifest of SHA-256 hashes."""
-    from kiln.bundle import export, load
+    from kiln.bundle import load
+    from kiln.export import export
 
     path = export(run_id, variant=variant, output=output, zip=zip_, overwrite=force)
     info = load(path).info()

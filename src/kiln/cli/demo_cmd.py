@@ -64,12 +64,13 @@ def _design_examples() -> list[dict[str, Any]]:
 
 def _train_to_bundle(bp_path: Path, epochs: int | None) -> dict[str, Any]:
     from kiln.blueprint import load_blueprint
-    from kiln.bundle import export, load
+    from kiln.bundle import load
     from kiln.cli.compress_cmd import render as render_variants
     from kiln.cli.evaluate_cmd import render_evaluation
     from kiln.cli.train_cmd import prepare_with_checks, render_run
     from kiln.compress import compress
     from kiln.evaluate import evaluate
+    from kiln.export import export
     from kiln.registry import promote, register
     from kiln.report import report
     from kiln.train import train

@@ -10,7 +10,7 @@ import typer
 from kiln.cli.app import JSON_HELP, app, console, err_console, print_json
 
 if TYPE_CHECKING:
-    from kiln.train.run import Run
+    from kiln.runs import Run
 
 
 @app.command()
@@ -121,7 +121,7 @@ def runs(
     """List the runs under $KILN_HOME/runs, newest first."""
     from rich.table import Table
 
-    from kiln.train.run import list_runs, runs_root
+    from kiln.runs import list_runs, runs_root
 
     rows = [run_row(r) for r in list_runs(limit)]
     if json_out:

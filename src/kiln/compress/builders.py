@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from kiln.compress.settings import CompressSpec
     from kiln.data.prepared import PreparedData
-    from kiln.train.run import Run
+    from kiln.runs import Run
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiln.compress.onnx_export import atomic_path
+from kiln.files import atomic_path
 
 if TYPE_CHECKING:
     import onnx

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from kiln.compress.settings import DistillSpec
     from kiln.data.prepared import PreparedData
     from kiln.model.signature import Signature
-    from kiln.train.run import Run
+    from kiln.runs import Run
 
 
 def load_student(path: str | Path, teacher: Run) -> Blueprint:

@@ -8,8 +8,6 @@ what serves" is measured here, not assumed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kiln.errors import KilnError, ParityError
+from kiln.files import atomic_path
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -60,25 +59,6 @@ class Parity:
     def describe(self) -> str:
         return "; ".join(f"{name}: max |diff| {self.max_abs_diff[name]:.3g}, agreement "
                          f"{self.agreement[name]:.2%}" for name in self.max_abs_diff)
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path in `path`'s folder; on success it replaces `path` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 def export_onnx(model: nn.Module, signature: Signature, path: str | Path, *,

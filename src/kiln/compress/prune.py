@@ -139,7 +139,7 @@ def save_pruned(model: nn.Module, report: PruneReport, folder: Path) -> Path:
 
     from safetensors.torch import save_file
 
-    from kiln.compress.onnx_export import atomic_path
+    from kiln.files import atomic_path
 
     path = folder / "weights.safetensors"
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from kiln.compress.onnx_export import atomic_path
 from kiln.errors import KilnError
+from kiln.files import atomic_path
 
 LOG = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ from kiln.compress.onnx_export import (
     agreement,
     ort_session,
     run_onnx,
-    write_bytes_atomic,
 )
 from kiln.compress.selection import Selection, Variant, select_variant
 from kiln.compress.settings import CompressSpec, compress_settings
@@ -34,10 +33,11 @@ from kiln.compress.timing import (
     torch_timer,
 )
 from kiln.errors import BudgetError
+from kiln.files import atomic_write_bytes, swap_in
 
 if TYPE_CHECKING:
     from kiln.data.prepared import Split
-    from kiln.train.run import Run
+    from kiln.runs import Run
 
 VARIANTS_DIR = "variants"
 VARIANTS_FILE = "variants.json"
@@ -89,7 +89,7 @@ def compress(run: Run | str | Path, *, prune: float | None = None,
     then `BudgetError` is raised (exit code 1). Raises `RunError` for an unknown run,
     `BlueprintError` for a bad student, `ParityError` when an export is unfaithful.
     """
-    from kiln.train import load_run
+    from kiln.runs import load_run
 
     run = run if not isinstance(run, (str, Path)) else load_run(run)
     spec = compress_settings(run.blueprint.compress, prune=prune, threads=threads,
@@ -101,7 +101,7 @@ def compress(run: Run | str | Path, *, prune: float | None = None,
     try:
         details = build_all(ctx)
         result = measure_variants(ctx, details)
-        write_bytes_atomic(ctx.root / VARIANTS_FILE,
+        atomic_write_bytes(ctx.root / VARIANTS_FILE,
                            json.dumps(result.to_dict(), indent=2, default=str).encode())
         publish(ctx.root, run.dir / VARIANTS_DIR)
     finally:
@@ -114,12 +114,7 @@ def compress(run: Run | str | Path, *, prune: float | None = None,
 def publish(staging: Path, final: Path) -> None:
     """Replace `final` with the complete `staging` folder: a failed compress leaves the
     previous variants untouched, a finished one never mixes files of two runs."""
-    old = final.with_name(f".{final.name}-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(staging, final)
 
 
 def build_all(ctx: Context) -> dict[str, dict[str, Any]]:
@@ -223,8 +218,8 @@ def _size(path: Path) -> int:
 def load_variants(run: Run | str | Path) -> CompressionResult:
     """Read `variants/variants.json` of a compressed run (for `kiln export`)."""
     from kiln.errors import RunError
-    from kiln.train import load_run
-    from kiln.train.files import read_json
+    from kiln.files import read_json
+    from kiln.runs import load_run
 
     run = run if not isinstance(run, (str, Path)) else load_run(run)
     path = run.dir / VARIANTS_DIR / VARIANTS_FILE

@@ -13,8 +13,6 @@ training split only; saved as JSON beside the weights (`save` / `load`).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from kiln.data.images import augment_images
 from kiln.data.targets import TargetEncoder
 from kiln.data.transforms import TRANSFORMS, CategoryTransform, ColumnTransform, TextTransform
 from kiln.errors import DataError
+from kiln.files import atomic_write_text
 
 FORMAT = "kiln.preprocessing/1"
 
@@ -194,15 +193,7 @@ class Preprocessor:
         """Write JSON atomically (temp file + rename); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=1)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
         return path
 
     @classmethod

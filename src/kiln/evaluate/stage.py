@@ -19,7 +19,7 @@ from kiln.evaluate.slices import Slice
 
 if TYPE_CHECKING:
     from kiln.data.prepared import PreparedData
-    from kiln.train.run import Run
+    from kiln.runs import Run
 
 FILE = "evaluation.json"
 
@@ -105,8 +105,8 @@ def evaluate(run: Run | str | Path, *, data: str | Path | None = None,
     from kiln.evaluate.baselines import fit_baselines
     from kiln.evaluate.scoring import distributions, estimates, metric_order, paired_difference
     from kiln.evaluate.slices import slice_metrics
+    from kiln.runs import load_run
     from kiln.train.inference import decode_targets, predict
-    from kiln.train.run import load_run
 
     started = time.perf_counter()
     run = load_run(run) if isinstance(run, str | Path) else run
@@ -202,7 +202,7 @@ def load_rows(run: Run, data: str | Path) -> Rows:
 def _write(ev: Evaluation) -> None:
     import json
 
-    from kiln.train.files import atomic_write_text
+    from kiln.files import atomic_write_text
 
     assert ev.path is not None
     atomic_write_text(ev.path, json.dumps(ev.to_dict(), indent=1, allow_nan=False) + "\n")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kiln.evaluate.stage import Evaluation
-    from kiln.train.run import Run
+    from kiln.runs import Run
 
 FILE = "report.html"
 
@@ -23,9 +23,9 @@ def report(run: Run | str | Path, *, evaluation: Evaluation | None = None,
     """
     from kiln.evaluate.stage import FILE as EVALUATION
     from kiln.evaluate.stage import evaluate
+    from kiln.files import atomic_write_text
     from kiln.report.page import render
-    from kiln.train.files import atomic_write_text
-    from kiln.train.run import load_run
+    from kiln.runs import load_run
 
     run = load_run(run) if isinstance(run, str | Path) else run
     stored = run.dir / EVALUATION

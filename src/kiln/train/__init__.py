@@ -1,6 +1,6 @@
 """Training: `train(blueprint) -> Run`, runs on disk, `load_run`, `predict`.
 
-Names are imported on first use (PEP 562) so that `kiln.train.run` — all the CLI's
+Names are imported on first use (PEP 562) so that `kiln.runs.run` — all the CLI's
 `kiln runs` needs — does not import torch.
 """
 
@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kiln.runs import Run, list_runs, load_run
     from kiln.train.inference import predict
     from kiln.train.losses import Distillation
-    from kiln.train.run import Run, list_runs, load_run
     from kiln.train.stage import train
 
 _LAZY = {
     "train": "kiln.train.stage",
     "Distillation": "kiln.train.losses",
     "predict": "kiln.train.inference",
-    "Run": "kiln.train.run",
-    "load_run": "kiln.train.run",
-    "list_runs": "kiln.train.run",
+    "Run": "kiln.runs.run",
+    "load_run": "kiln.runs.run",
+    "list_runs": "kiln.runs.run",
 }
 
 __all__ = ["Distillation", "Run", "list_runs", "load_run", "predict", "train"]

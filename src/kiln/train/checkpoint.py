@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import random
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 from kiln.errors import RunError
-from kiln.train.files import atomic_write_text, sha256_file
+from kiln.files import atomic_write_bytes, atomic_write_text, sha256_file
 
 CHECKPOINT = "last.pt"
 
@@ -40,11 +39,8 @@ def write_checkpoint(directory: Path, data: bytes) -> Path:
     release the GIL, so on the writer thread this hardly competes with training."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CHECKPOINT
-    tmp = directory / f".{CHECKPOINT}.tmp{os.getpid()}"
-    with open(tmp, "wb") as handle:
-        handle.write(data)  # no fsync: see atomic_write_text
     digest = hashlib.sha256(data).hexdigest()
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data, durable=False)  # see atomic_write_bytes on fsync
     atomic_write_text(directory / f"{CHECKPOINT}.sha256", f"{digest}  {CHECKPOINT}\n",
                       durable=False)
     return path

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kiln.train.files import write_json
+from kiln.files import write_json
 from kiln.train.loop import EpochCallback
 
 if TYPE_CHECKING:
     from kiln.blueprint.schema import Blueprint
+    from kiln.runs import Run
     from kiln.train.losses import Distillation
-    from kiln.train.run import Run
 
 
 def train_cv(blueprint: Blueprint, folds: int, *, quiet: bool = False,
@@ -32,7 +32,7 @@ def train_cv(blueprint: Blueprint, folds: int, *, quiet: bool = False,
     if folds < 2:
         raise RunError(f"--cv {folds}: cross-validation needs at least 2 folds")
     bp = blueprint.model_copy(deep=True)
-    bp._path = blueprint.path
+    bp.set_source(blueprint.path)
     bp.data.split.folds = folds
     per_fold: list[dict[str, Any]] = []
     with training_context(bp):

@@ -15,18 +15,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kiln.errors import RunError
+from kiln.runs.run import Run, create_run_dir, git_commit, load_run, now_iso, update_info
 from kiln.train.loop import EpochCallback, FitResult, Loop, select_device
 from kiln.train.progress import make_progress
-from kiln.train.run import (
-    Run,
-    create_run_dir,
-    environment,
-    git_commit,
-    load_run,
-    now_iso,
-    save_weights,
-    update_info,
-)
+from kiln.train.weights import environment, save_weights
 
 if TYPE_CHECKING:
     from kiln.blueprint.schema import Blueprint
@@ -204,7 +196,7 @@ def finish(run: Run, loop: Loop, result: FitResult, tracker: Tracker | None,
     save_weights(loop.model, run.dir / "weights.safetensors")
     val = loop.score(loop.data.val) if len(loop.data.val) else {}
     test = loop.score(loop.data.test) if len(loop.data.test) else {}
-    from kiln.train.files import write_json
+    from kiln.files import write_json
 
     write_json(run.dir / "metrics.json", {"val": val, "test": test, "history": result.history})
     update_info(run, status="finished", epochs_run=result.epochs_run,

@@ -96,7 +96,7 @@ def summarize(study: optuna.Study, search: SearchBlueprint, objectives: list[str
 
 
 def study_dir(name: str) -> Path:
-    from kiln.train.run import kiln_home
+    from kiln.runs import kiln_home
 
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "study"
     path = kiln_home() / "tune" / safe
@@ -185,7 +185,7 @@ def close_parent(run_id: str, result: TuneResult) -> None:
     tracker.log_artifacts([p for p in (result.best_blueprint, result.report) if p])
     tracker.end("FINISHED")
     if result.best_run_id:
-        from kiln.train.run import load_run
+        from kiln.runs import load_run
 
         best_mlflow = load_run(result.best_run_id).info.get("mlflow_run_id")
         if best_mlflow:

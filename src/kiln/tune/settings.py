@@ -61,7 +61,7 @@ class SearchBlueprint:
     def validated(self, raw: dict[str, Any]) -> Blueprint:
         blueprint = validate(raw)
         if self.path is not None:
-            blueprint._path = self.path.resolve()
+            blueprint.set_source(self.path.resolve())
         return blueprint
 
 
@@ -90,7 +90,7 @@ def load_search(source: str | Path | dict[str, Any]) -> SearchBlueprint:
         base = base or blueprint
     assert base is not None
     if path is not None:
-        base._path = path.resolve()
+        base.set_source(path.resolve())
     return SearchBlueprint(space, settings, path, base.name, base)
 
 

@@ -8,23 +8,17 @@ RUNNING forever.
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiln.errors import BlueprintError
+from kiln.runs import kiln_home
 from kiln.tune.settings import SearchSettings, direction
 from kiln.tune.space import SearchSpace
 
 if TYPE_CHECKING:
     import optuna
-
-
-def kiln_home() -> Path:
-    """`$KILN_HOME`, default `./kiln-runs` (runs, tracking store, studies)."""
-    return Path(os.environ.get("KILN_HOME") or "kiln-runs")
 
 
 def default_storage_url() -> str:

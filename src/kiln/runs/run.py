@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiln.errors import RunError
-from kiln.train.files import atomic_write_text, read_json, write_json
+from kiln.files import atomic_write_text, read_json, write_json
 
 if TYPE_CHECKING:
     from torch import nn
@@ -70,7 +70,7 @@ class Run:
 
         bp = load_blueprint(self.dir / "blueprint.yaml")
         origin = self.info.get("blueprint_path")
-        bp._path = Path(origin) if origin else None
+        bp.set_source(origin or None)
         return bp
 
     @cached_property
@@ -181,40 +181,8 @@ def update_info(run: Run, **fields: Any) -> None:
     write_json(run.dir / "run.json", info)
 
 
-def save_weights(model: nn.Module, path: Path) -> None:
-    """The model's state dict as safetensors, written atomically."""
-    from safetensors.torch import save_file
-
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file(tensors, str(tmp))
-    os.chmod(tmp, 0o644)  # like every other file of the run, not owner-only
-    os.replace(tmp, path)
-
-
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def environment(device: str) -> dict[str, Any]:
-    """Package versions, hardware and thread count, for run.json and tracking tags."""
-    import platform
-    from importlib import metadata
-
-    import torch
-
-    versions = {"python": platform.python_version()}
-    for package in ("kiln", "torch", "numpy", "scikit-learn", "mlflow", "safetensors",
-                    "pydantic"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    hardware = {"platform": platform.platform(), "machine": platform.machine(),
-                "cpu_count": os.cpu_count(), "device": device}
-    if device == "cuda":
-        hardware["gpu"] = torch.cuda.get_device_name(0)
-    return {"versions": versions, "hardware": hardware, "threads": torch.get_num_threads()}
 
 
 def git_commit(folder: Path) -> str | None:

@@ -9,8 +9,6 @@ is copied from the run's variants table (`kiln compress`, `variants/variants.jso
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -23,6 +21,7 @@ from kiln.bundle.fields import describe_fields
 from kiln.bundle.manifest import MANIFEST, build_manifest, manifest_bytes
 from kiln.bundle.profile import build_profile
 from kiln.errors import BundleError, did_you_mean
+from kiln.files import staging_folder, swap_in
 
 if TYPE_CHECKING:
     from kiln.data.preprocessing import Preprocessor
@@ -42,7 +41,7 @@ def export(run: Any, *, variant: str = "fp32", output: str | Path, zip: bool = F
     `RunError` for a run that does not exist.
     """
     if isinstance(run, (str, Path)):
-        from kiln.train import load_run
+        from kiln.runs import load_run
 
         run = load_run(run)
     destination = _destination(Path(output), zip, overwrite)
@@ -104,9 +103,7 @@ def _destination(output: Path, zip: bool, overwrite: bool) -> Path:
 
 def _place(files: Mapping[str, bytes], destination: Path, zip: bool) -> Path:
     """Write `files` beside `destination`, then rename the result into place."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    try:
+    with staging_folder(destination) as staging:
         if zip:
             built = staging / destination.name
             with zipfile.ZipFile(built, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -117,24 +114,8 @@ def _place(files: Mapping[str, bytes], destination: Path, zip: bool) -> Path:
             built.mkdir()
             for name, data in files.items():
                 (built / name).write_bytes(data)
-        _swap_in(built, destination)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        swap_in(built, destination)  # the existing bundle is kept until the new one is in
     return destination
-
-
-def _swap_in(built: Path, destination: Path) -> None:
-    if not destination.exists():
-        os.replace(built, destination)
-        return
-    old = destination.with_name(f".{destination.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(destination, old)  # the existing bundle is kept until the new one is in place
-    os.replace(built, destination)
-    if old.is_dir():
-        shutil.rmtree(old)
-    else:
-        old.unlink()
 
 
 def _model_bytes(run: Any, variant: str,
