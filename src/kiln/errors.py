@@ -24,13 +24,16 @@ class KilnError(Exception):
     http_status = 400
     kind = "error"
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.where = where
+        self.details = details or {}
 
     def to_dict(self) -> dict[str, Any]:
-        """The `--json` failure object: `{"error", "kind", "where"}`."""
-        return {"error": str(self), "kind": self.kind, "where": self.where}
+        """The `--json` failure object: `{"error", "kind", "where"}`, plus any `details`
+        the command attached (e.g. the variants table of a compress that broke a budget)."""
+        return {**self.details, "error": str(self), "kind": self.kind, "where": self.where}
 
 
 class BlueprintError(KilnError):

@@ -13,9 +13,9 @@ from compress_helpers import mlp_blueprint, random_inputs
 from kiln import build_model, load_blueprint
 from kiln.compress import check_parity, export_onnx
 from kiln.compress.prune import load_pruned, prune_model, save_pruned
-from kiln.design.measure import count_params
 from kiln.errors import KilnError
 from kiln.model import declared_signature
+from kiln.model.measure import count_params
 from kiln.model.signature import Signature
 
 

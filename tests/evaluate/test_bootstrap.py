@@ -7,7 +7,7 @@ import pytest
 
 from kiln.blueprint.schema import CLASSIFICATION_METRICS, MULTILABEL_METRICS, REGRESSION_METRICS
 from kiln.evaluate.bootstrap import bootstrap, interval, resample_weights, weighted_scores
-from kiln.evaluate.metrics import score
+from kiln.metrics import score
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from kiln.evaluate.curves import calibration, class_curves, confusion, per_class, residuals
-from kiln.evaluate.metrics import (
-    classification_metrics,
+from kiln.metrics import (
     expected_calibration_error,
     score,
     score_targets,
 )
+from kiln.metrics import score as score_fn
 
 Y = np.array([0, 0, 1, 1])
 PROBA = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])  # predicts 0, 1, 1, 1
@@ -128,7 +128,7 @@ def test_confusion_matrix_metrics_equal_scikit_learn(k: int) -> None:
         pred = proba.argmax(axis=1)
         names = ["accuracy", "balanced_accuracy", *(f"{s}_{a}" for s in ("precision", "recall",
                  "f1") for a in ("macro", "weighted"))]
-        got = classification_metrics(y, proba, names)
+        got = score_fn("classification", y, proba, names)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = {"accuracy": m.accuracy_score(y, pred),

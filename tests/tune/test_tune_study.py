@@ -12,6 +12,7 @@ import optuna
 import pytest
 
 from kiln.blueprint import Blueprint, load_blueprint
+from kiln.blueprint.search_spec import SearchSettings
 from kiln.tune import TuneOptions, tune
 from kiln.tune.trial import EpochCallback, TrainOutcome
 
@@ -92,7 +93,7 @@ def test_study_resumes_and_writes_a_concrete_best_blueprint(tiny_search: Any,
     assert again.best_blueprint == kiln_home / "tune" / "tiny_search" / "best.yaml"
     best = load_blueprint(again.best_blueprint)  # no distributions left
     assert best.training.lr == pytest.approx(again.best_params["lr"])
-    assert best.search == {}
+    assert best.search == SearchSettings()  # the section was dropped: defaults only
     payload = json.loads(json.dumps(again.to_dict(), default=str))
     assert payload["study"] == "tiny_search"
     assert payload["best_value"] == max(r.values[0] for r in again.rows if r.values)

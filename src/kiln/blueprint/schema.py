@@ -12,10 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from kiln.blueprint.compress_spec import CompressSpec
 from kiln.blueprint.monitor_spec import MonitorSpec
 from kiln.blueprint.retrain_spec import RetrainSpec
+from kiln.blueprint.search_spec import SearchSettings
 from kiln.blueprint.section import Section
 from kiln.blueprint.serve_spec import ServeSpec
+from kiln.metrics import lower_is_better, metric_names
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -46,14 +49,10 @@ class TargetSpec(Section):
         return self.columns or [self.name]
 
 
-CLASSIFICATION_METRICS = (
-    "accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
-    "precision_weighted", "recall_weighted", "f1_weighted", "roc_auc", "log_loss", "ece",
-)
-MULTILABEL_METRICS = ("f1_micro", "f1_macro", "hamming_loss", "subset_accuracy", "roc_auc")
-REGRESSION_METRICS = ("mae", "mse", "rmse", "r2", "mape")
-LOWER_IS_BETTER = {"log_loss", "ece", "hamming_loss", "mae", "mse", "rmse", "mape", "loss"}
-ALL_METRICS = set(CLASSIFICATION_METRICS) | set(MULTILABEL_METRICS) | set(REGRESSION_METRICS)
+# Accepted metric names come from the metric registry (`kiln.metrics`, one decorator each).
+CLASSIFICATION_METRICS = metric_names("classification")
+MULTILABEL_METRICS = metric_names("multilabel")
+REGRESSION_METRICS = metric_names("regression")
 
 
 class TaskSpec(Section):
@@ -115,18 +114,14 @@ class TaskSpec(Section):
 
     @property
     def direction(self) -> Literal["maximize", "minimize"]:
-        return "minimize" if self.objective in LOWER_IS_BETTER else "maximize"
+        return "minimize" if lower_is_better(self.objective or "") else "maximize"
 
 
 DEFAULT_METRIC = {"classification": "accuracy", "multilabel": "f1_micro", "regression": "r2"}
 
 
 def metric_names_for(task_type: str) -> tuple[str, ...]:
-    return {
-        "classification": CLASSIFICATION_METRICS,
-        "multilabel": MULTILABEL_METRICS,
-        "regression": REGRESSION_METRICS,
-    }[task_type]
+    return metric_names(task_type)
 
 
 # --------------------------------------------------------------------------- data
@@ -344,9 +339,9 @@ class Blueprint(Section):
     architecture: ArchitectureSpec
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     budgets: BudgetsSpec = Field(default_factory=BudgetsSpec)
-    # Sections of later stages are validated by their own stage.
-    search: dict[str, Any] = Field(default_factory=dict)
-    compress: dict[str, Any] = Field(default_factory=dict)
+    # Sections of later stages: typed here, so a typo fails at load with its key path.
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    compress: CompressSpec = Field(default_factory=CompressSpec)
     serve: ServeSpec = Field(default_factory=ServeSpec)
     monitor: MonitorSpec = Field(default_factory=MonitorSpec)
     retrain: RetrainSpec = Field(default_factory=RetrainSpec)

@@ -18,6 +18,7 @@ import numpy as np
 
 from kiln.bundle.fields import out_of_range, records_to_columns
 from kiln.bundle.manifest import read_files, verify_files
+from kiln.bundle.session import ort_session
 from kiln.errors import BundleError, KilnError
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class Bundle:
                 _json(files, "preprocessing.json", path))
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"bundle {path}: preprocessing.json is malformed ({exc})") from None
-        self.session: ort.InferenceSession = _session(files["model.onnx"], path, threads)
+        self.session: ort.InferenceSession = ort_session(files["model.onnx"], threads=threads,
+                                                       where=path)
         self.sizes = {name: entry["bytes"] for name, entry in manifest["files"].items()}
 
     @property
@@ -148,24 +150,6 @@ def _json(files: Mapping[str, bytes], name: str, where: Path) -> Any:
         return json.loads(files[name])
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"bundle {where}: {name} is not valid JSON ({exc})") from None
-
-
-def _session(model: bytes, where: Path, threads: int | None) -> ort.InferenceSession:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(model, sess_options=options,
-                                    providers=["CPUExecutionProvider"])
-    except Exception as exc:  # ORT raises its own exception types for a bad model
-        raise BundleError(f"bundle {where}: ONNX Runtime cannot load model.onnx "
-                          f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-                          ) from None
 
 
 def load(path: str | Path, *, threads: int | None = None) -> Bundle:

@@ -31,11 +31,6 @@ def print_json(payload: dict[str, Any]) -> None:
     print(json.dumps(payload, default=str, separators=(",", ":")), flush=True)
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code)
-
-
 @app.callback()
 def _root() -> None:
     """kiln: design, train, tune, compress, ship, watch and retrain a custom model."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kiln.cli.app import JSON_HELP, app, console, fail, print_json
+from kiln.cli.app import JSON_HELP, app, console, print_json
 
 if TYPE_CHECKING:
     from kiln.compress import CompressionResult
@@ -43,9 +43,8 @@ def compress(
     except BudgetError as exc:
         result = load_variants(run_id)
         render(result)
-        if json_out:
-            print_json(result.to_dict())
-        raise fail(str(exc), exc.exit_code) from None
+        exc.details = result.to_dict()
+        raise exc from None  # one error line (or JSON line) from kiln.cli.main
     render(result)
     if json_out:
         print_json(result.to_dict())

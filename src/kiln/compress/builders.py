@@ -134,7 +134,7 @@ def finetune(model: nn.Module, ctx: Context) -> list[dict[str, Any]]:
     """A few epochs of the run's own training loop at a reduced learning rate; the best
     validation epoch's weights are kept. Returns the loop's history."""
     from kiln.train.loop import Loop
-    from kiln.train.stage import training_context
+    from kiln.train.session import training_context
 
     bp = ctx.run.blueprint.model_copy(deep=True)
     bp.training.epochs = ctx.spec.finetune_epochs
@@ -149,7 +149,7 @@ def finetune(model: nn.Module, ctx: Context) -> list[dict[str, Any]]:
 def build_distilled(ctx: Context, path: Path) -> dict[str, Any]:
     """Train the student blueprint against the run's model; export the student."""
     from kiln.compress.distill import load_student, train_student
-    from kiln.design.measure import count_params
+    from kiln.model.measure import count_params
 
     spec = ctx.spec.distill
     assert spec.student is not None

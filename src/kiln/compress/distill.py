@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from kiln.errors import BlueprintError
 
 if TYPE_CHECKING:
+    from kiln.blueprint.compress_spec import DistillSpec
     from kiln.blueprint.schema import Blueprint
-    from kiln.compress.settings import DistillSpec
     from kiln.data.prepared import PreparedData
     from kiln.model.signature import Signature
     from kiln.runs import Run

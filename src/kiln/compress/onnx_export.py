@@ -71,7 +71,7 @@ def export_onnx(model: nn.Module, signature: Signature, path: str | Path, *,
     import onnx
     import torch
 
-    from kiln.design.measure import example_batch
+    from kiln.model.measure import example_batch
 
     path = Path(path)
     model.eval()
@@ -115,18 +115,10 @@ def _no_fastpath() -> Iterator[None]:
 
 
 def ort_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
-    """An ONNX Runtime CPU session: `threads` intra-op threads (None: ORT's default), one
-    inter-op thread, every graph optimisation."""
-    import onnxruntime as ort
+    """An ONNX Runtime CPU session (`kiln.bundle.session.ort_session`'s options)."""
+    from kiln.bundle.session import ort_session as make_session
 
-    options = ort.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # warnings about unused initialisers are noise here
-    return ort.InferenceSession(str(path), sess_options=options,
-                                providers=["CPUExecutionProvider"])
+    return make_session(path, threads=threads)
 
 
 def run_onnx(session: ort.InferenceSession, inputs: Mapping[str, np.ndarray],

@@ -62,7 +62,7 @@ def prune_model(model: nn.Module, signature: Signature, ratio: float, *,
     """
     import torch_pruning as tp
 
-    from kiln.design.measure import count_params, example_batch
+    from kiln.model.measure import count_params, example_batch
 
     if not 0.0 < ratio < 1.0:
         raise KilnError(f"--prune {ratio}: the pruning ratio must lie strictly between 0 and 1 "

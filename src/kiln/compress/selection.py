@@ -14,8 +14,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kiln.blueprint.schema import LOWER_IS_BETTER, BudgetsSpec
+from kiln.blueprint.schema import BudgetsSpec
 from kiln.errors import BudgetError
+from kiln.metrics import lower_is_better
 
 BASELINE = "fp32"
 SLOWER_MARGIN = 0.05  # timing noise on a busy CPU: 5% slower than fp32 still counts as equal
@@ -59,7 +60,7 @@ class Selection:
 
 def accuracy_drop(metric: float, reference: float, objective: str) -> float:
     """How much worse `metric` is than `reference` (positive = worse), in metric units."""
-    return metric - reference if objective in LOWER_IS_BETTER else reference - metric
+    return metric - reference if lower_is_better(objective) else reference - metric
 
 
 def drop_limit(budgets: BudgetsSpec, reference: float, objective: str) -> tuple[float, str]:

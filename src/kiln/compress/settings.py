@@ -1,67 +1,33 @@
-"""The blueprint's `compress:` section, validated once; CLI flags override it.
-
-```yaml
-compress:
-  prune: 0.5               # structured pruning ratio; absent: no pruned variant
-  finetune_epochs: 5
-  threads: 1               # ONNX Runtime / PyTorch intra-op threads for every measurement
-  distill:
-    student: student.yaml  # relative to the blueprint
-    alpha: 0.5
-    temperature: 4.0
-```
-"""
+"""The compress settings of one `kiln compress` call: the blueprint's `compress:` section
+(typed and validated when the blueprint is loaded, `kiln.blueprint.compress_spec`) with the
+command's flags applied on top."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
-from kiln.blueprint.schema import Section
+from kiln.blueprint.compress_spec import CompressSpec
+from kiln.blueprint.load import format_validation_error
 from kiln.errors import BlueprintError
 
 
-class DistillSpec(Section):
-    # Student blueprint, a path relative to the teacher's blueprint.
-    student: str | None = None
-    # Weight of the soft-target term; 0.5 gives teacher and labels an equal say.
-    alpha: Annotated[float, Field(ge=0, le=1)] = 0.5
-    # Softening temperature; 4 exposes the teacher's "dark knowledge" on small class counts.
-    temperature: Annotated[float, Field(gt=0)] = 4.0
+def compress_settings(section: CompressSpec | dict[str, Any] | None,
+                      **overrides: Any) -> CompressSpec:
+    """A copy of the blueprint's `compress` section with the non-None `overrides` (CLI
+    flags) applied; a plain dict is validated first.
 
-
-class CompressSpec(Section):
-    # Fraction of channels / units removed by structured pruning; null: no pruned variant.
-    prune: Annotated[float, Field(gt=0, lt=1)] | None = None
-    # A pruned model recovers in a few epochs; more rarely helps on small data.
-    finetune_epochs: Annotated[int, Field(gt=0)] = 5
-    # The fine-tune's learning rate as a fraction of training.lr (it starts near a solution).
-    finetune_lr_scale: Annotated[float, Field(gt=0, le=1)] = 0.3
-    # Intra-op threads for every timing (ONNX Runtime and eager PyTorch alike); null: 1.
-    threads: Annotated[int, Field(gt=0)] | None = None
-    # Rows of the training split used to calibrate static int8 activation ranges.
-    calibration_rows: Annotated[int, Field(gt=0)] = 256
-    # Per-channel weight scales for static int8: auto keeps them only when they agree
-    # better with PyTorch on the validation split (they cost a few bytes per channel).
-    per_channel: Literal["auto"] | bool = "auto"
-    # Seconds spent timing each measurement (batch 1, batch 64) per variant.
-    timing_budget_s: Annotated[float, Field(gt=0)] = 2.0
-    distill: DistillSpec = Field(default_factory=DistillSpec)
-
-
-def compress_settings(section: dict[str, Any], **overrides: Any) -> CompressSpec:
-    """Validate `blueprint.compress`, then apply the non-None `overrides` (CLI flags).
-
-    Raises `BlueprintError` naming `compress.<key>` (blueprint) or `--<flag>` (override).
+    Raises `BlueprintError` naming `compress.<key>` (a dict) or `--<flag>` (an override).
     """
-    try:
-        spec = CompressSpec.model_validate(section or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BlueprintError(f"compress.{where}: {first.get('input')!r} — {first['msg']}"
-                             ) from None
+    if isinstance(section, CompressSpec):
+        spec = section.model_copy(deep=True)
+    else:
+        try:
+            spec = CompressSpec.model_validate(section or {})
+        except ValidationError as exc:
+            raise BlueprintError("compress." + format_validation_error(exc, section or {}, {})
+                                 ) from None
     for key, value in overrides.items():
         if value is None:
             continue

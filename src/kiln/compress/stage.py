@@ -197,7 +197,7 @@ def measure_variant(ctx: Context, name: str, info: dict[str, Any], split: Split,
 
 def score_raw(ctx: Context, split: Split, raw: dict[str, np.ndarray]) -> dict[str, float]:
     """The task's metrics from raw outputs, through the run's own preprocessing decode."""
-    from kiln.evaluate.metrics import score_targets
+    from kiln.metrics import score_targets
 
     run = ctx.run
     decoded = run.preprocessor.decode(raw)

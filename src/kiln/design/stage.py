@@ -83,13 +83,13 @@ def design(blueprint: Blueprint, signature: Signature | None = None, *,
     Raises the builder's errors (`ShapeError`, `BlueprintError`, `PluginError`).
     """
 
-    from kiln.design.measure import (
+    from kiln.model.builder import build_model
+    from kiln.model.measure import (
         count_params,
         example_batch,
         flops_by_module,
         measure_latency,
     )
-    from kiln.model.builder import build_model
 
     signature = signature or design_signature(blueprint)
     model = build_model(blueprint, signature)

@@ -1,7 +1,7 @@
 """The evaluate stage: a run → metrics with bootstrap intervals, classical baselines,
 per-slice metrics and curve data (evaluation.json), which `kiln.report` draws.
 
-Importing this package is cheap (training imports `kiln.evaluate.metrics`); the stage
+Importing this package is cheap (training imports `kiln.metrics`); the stage
 loads on first use (PEP 562).
 """
 

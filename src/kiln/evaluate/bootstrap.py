@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kiln.evaluate.metrics import ECE_BINS, LOG_LOSS_EPS, confidence_bins
+from kiln.metrics import ECE_BINS, LOG_LOSS_EPS, confidence_bins
 
 RESAMPLES = 1000  # enough for stable 2.5/97.5 percentiles; cost is linear in it
 CONFIDENCE = 0.95

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from kiln.evaluate.metrics import ECE_BINS, confidence_bins
+from kiln.metrics import ECE_BINS, confidence_bins
 
 CURVE_POINTS = 200  # points kept per curve: smooth at report size, small in JSON
 MAX_CURVES = 10  # one-vs-rest curves drawn for the classes with most support

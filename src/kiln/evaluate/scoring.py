@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from kiln.evaluate.bootstrap import RESAMPLES, Estimate, bootstrap, interval
-from kiln.evaluate.metrics import score
+from kiln.metrics import score
 
 Outputs = Mapping[str, np.ndarray]  # target → y_out (probabilities or target units)
 

@@ -175,12 +175,9 @@ def _sample(n: int, limit: int) -> np.ndarray:
 
 def _run_onnx(model: bytes, signature: Signature,
               inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    import onnxruntime as ort
+    from kiln.bundle.session import ort_session
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model, sess_options=options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort_session(model)
     n = len(next(iter(inputs.values())))
     rows = _sample(n, PROFILE_ROWS)
     feed = {s.name: np.ascontiguousarray(inputs[s.name][rows],

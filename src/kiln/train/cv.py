@@ -27,7 +27,7 @@ def train_cv(blueprint: Blueprint, folds: int, *, quiet: bool = False,
     """Train `folds` models (`prepare_data(bp, fold=k)`); return fold 0's run."""
     from kiln.data import prepare_data
     from kiln.errors import RunError
-    from kiln.train.stage import execute, make_loop, open_run, training_context
+    from kiln.train.session import execute, make_loop, open_run, training_context
 
     if folds < 2:
         raise RunError(f"--cv {folds}: cross-validation needs at least 2 folds")

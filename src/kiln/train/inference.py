@@ -72,7 +72,7 @@ def decode_targets(preprocessor: Any, signature: Signature,
 def score_split(model: nn.Module, split: Split, preprocessor: Any, signature: Signature,
                 task: TaskSpec, batch_size: int = 1024) -> dict[str, float]:
     """The task's metrics on one split (plus `objective`), from decoded model outputs."""
-    from kiln.evaluate.metrics import score_targets
+    from kiln.metrics import score_targets
 
     raw = predict(model, split.inputs, batch_size)
     decoded = preprocessor.decode(raw)

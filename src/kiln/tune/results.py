@@ -72,7 +72,8 @@ class TuneResult:
 def summarize(study: optuna.Study, search: SearchBlueprint, objectives: list[str],
               settings: SearchSettings, *, storage: str,
               parent_run_id: str | None) -> TuneResult:
-    """Build the result, write best.yaml and report.html, and close the MLflow parent run."""
+    """Build the result and write best.yaml (the stage adds report.html and closes the
+    MLflow parent run)."""
     trials = study.get_trials(deepcopy=False)
     result = TuneResult(study.study_name, storage, objectives,
                         [direction(o) for o in objectives], [row_of(t) for t in trials],
@@ -87,11 +88,6 @@ def summarize(study: optuna.Study, search: SearchBlueprint, objectives: list[str
                                             study.study_name)
     if len(objectives) > 1:
         result.pareto = [t.number for t in study.best_trials]
-    from kiln.tune.report import write_report
-
-    result.report = write_report(study, result, out_dir / "report.html")
-    if parent_run_id:
-        close_parent(parent_run_id, result)
     return result
 
 

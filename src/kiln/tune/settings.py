@@ -4,43 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from kiln.blueprint.load import format_validation_error, read_source, validate
-from kiln.blueprint.schema import LOWER_IS_BETTER, Blueprint, Section
+from kiln.blueprint.schema import Blueprint
+from kiln.blueprint.search_spec import SearchSettings
 from kiln.errors import BlueprintError, did_you_mean
+from kiln.metrics import lower_is_better
 from kiln.tune.space import Picker, SearchSpace, parse_space
 
-SamplerName = Literal["tpe", "random", "grid", "cmaes", "nsga2"]
-PrunerName = Literal["median", "hyperband", "none"]
 # Objectives measured on the built model before training (always minimised).
 COST_OBJECTIVES = ("params", "flops", "latency", "onnx_size")
-
-
-class SearchSettings(Section):
-    """`search:` in the blueprint; every key has a `kiln tune` flag that overrides it."""
-
-    trials: Annotated[int, Field(gt=0)] = 20
-    # null: tpe for one objective, nsga2 for several.
-    sampler: SamplerName | None = None
-    # Pruning needs one objective and per-epoch values; it is off for several objectives.
-    pruner: PrunerName = "median"
-    # The task objective (default) and optional costs: params, flops, latency, onnx_size.
-    objectives: list[str] = Field(default_factory=list)
-    # Trials sampled at random before TPE models the space, and completed before pruning.
-    startup_trials: Annotated[int, Field(ge=0)] = 5
-    # Epochs a trial always runs before the median pruner may stop it.
-    warmup_epochs: Annotated[int, Field(ge=0)] = 2
-    # A worker that misses heartbeats for `grace_s` seconds has its trial marked failed.
-    heartbeat_s: Annotated[int, Field(gt=0)] = 10
-    grace_s: Annotated[int, Field(gt=0)] | None = None
-    # Multi-objective: the chosen Pareto point is the cheapest one whose task metric is
-    # within this many points of the best on the front.
-    pareto_tolerance: Annotated[float, Field(ge=0)] = 0.005
-    # Null: the blueprint's seed.
-    seed: int | None = None
 
 
 @dataclass
@@ -127,6 +103,6 @@ def objective_names(names: list[str], blueprint: Blueprint) -> list[str]:
 
 
 def direction(name: str) -> Literal["maximize", "minimize"]:
-    if name in COST_OBJECTIVES or name in LOWER_IS_BETTER:
+    if name in COST_OBJECTIVES or lower_is_better(name):
         return "minimize"
     return "maximize"

@@ -62,7 +62,8 @@ def tune(source: str | Path | dict[str, Any], options: TuneOptions | None = None
     process, so it excludes `workers > 1`. Raises `BlueprintError` for a bad space or
     setting, and the training stage's errors.
     """
-    from kiln.tune.results import summarize
+    from kiln.tune.report import write_report
+    from kiln.tune.results import close_parent, study_dir, summarize
 
     options = replace(options or TuneOptions())
     search = load_search(source)
@@ -83,9 +84,12 @@ def tune(source: str | Path | dict[str, Any], options: TuneOptions | None = None
     fail_stale(study)
     if parent is not None:
         parent = settle_parent_run(study, parent)
-    return summarize(study, search, objectives, settings,
-                     storage=redact(options.storage),
-                     parent_run_id=parent)
+    result = summarize(study, search, objectives, settings,
+                       storage=redact(options.storage), parent_run_id=parent)
+    result.report = write_report(study, result, study_dir(study.study_name) / "report.html")
+    if parent is not None:
+        close_parent(parent, result)
+    return result
 
 
 def work(source: str | Path, options: TuneOptions, n_trials: int) -> None:

@@ -128,8 +128,8 @@ def measure_costs(trial: optuna.Trial, blueprint: Blueprint,
                   objectives: list[str]) -> dict[str, float]:
     """Build the model and measure what the budgets and cost objectives need; reject the
     trial (PRUNED, `rejected` attribute) when it breaks a budget or cannot be built."""
-    from kiln.design.measure import count_params, example_batch, flops_by_module, measure_latency
     from kiln.model.builder import build_model
+    from kiln.model.measure import count_params, example_batch, flops_by_module, measure_latency
     from kiln.model.signature import declared_signature
 
     budgets = blueprint.budgets
