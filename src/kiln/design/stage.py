@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiln.blueprint.schema import Blueprint
+from kiln.model.budgets import BudgetCheck, Costs
+from kiln.model.budgets import check_budgets as check_costs
 from kiln.model.signature import Signature
 
 LARGE_BATCH = 64  # the "throughput" batch reported beside batch 1
@@ -20,18 +22,6 @@ class DesignRow:
     flops: int
     depth: int = 0
     default: bool = False
-
-
-@dataclass
-class BudgetCheck:
-    name: str
-    limit: float
-    value: float
-    unit: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.value <= self.limit
 
 
 @dataclass
@@ -138,15 +128,7 @@ def design_signature(blueprint: Blueprint) -> Signature:
 
 def check_budgets(blueprint: Blueprint, report: DesignReport) -> list[BudgetCheck]:
     b = blueprint.budgets
-    checks = []
-    if b.max_params is not None:
-        checks.append(BudgetCheck("max_params", b.max_params, report.params))
-    if b.max_flops is not None:
-        checks.append(BudgetCheck("max_flops", b.max_flops, report.flops))
-    if b.max_size_mb is not None:
-        checks.append(BudgetCheck("max_size_mb", b.max_size_mb, report.size_mb, "MB"))
-    if b.max_latency_ms is not None and b.latency_batch_size in report.latency_ms:
-        checks.append(BudgetCheck(f"max_latency_ms@batch{b.latency_batch_size}",
-                                  b.max_latency_ms,
-                                  round(report.latency_ms[b.latency_batch_size], 4), "ms"))
-    return checks
+    latency = report.latency_ms.get(b.latency_batch_size)
+    return check_costs(b, Costs(params=report.params, flops=report.flops,
+                                size_mb=report.size_mb,
+                                latency_ms=round(latency, 4) if latency is not None else None))

@@ -128,6 +128,7 @@ def measure_costs(trial: optuna.Trial, blueprint: Blueprint,
                   objectives: list[str]) -> dict[str, float]:
     """Build the model and measure what the budgets and cost objectives need; reject the
     trial (PRUNED, `rejected` attribute) when it breaks a budget or cannot be built."""
+    from kiln.model.budgets import Costs, check_budgets, format_number
     from kiln.model.builder import build_model
     from kiln.model.measure import count_params, example_batch, flops_by_module, measure_latency
     from kiln.model.signature import declared_signature
@@ -148,19 +149,14 @@ def measure_costs(trial: optuna.Trial, blueprint: Blueprint,
         costs["onnx_size"] = onnx_size(model, example_batch(signature, 1))
     for key, cost in costs.items():
         trial.set_user_attr(f"cost.{key}", cost)
-    limits: list[tuple[str, float | None, float | None]] = [
-        ("params", budgets.max_params, costs["params"]),
-        ("flops", budgets.max_flops, costs.get("flops")),
-        ("latency_ms", budgets.max_latency_ms, costs.get("latency")),
-    ]
-    for name, limit, value in limits:
-        if limit is not None and value is not None and value > limit:
-            reject(trial, f"over budget: {name} {_num(value)} > max_{name} {_num(limit)}")
+    checks = check_budgets(budgets, Costs(params=costs["params"], flops=costs.get("flops"),
+                                          latency_ms=costs.get("latency")))
+    for check in checks:
+        if not check.ok:
+            cost = check.name.removeprefix("max_").split("@")[0]
+            reject(trial, f"over budget: {cost} {format_number(check.value)} > "
+                          f"{check.name} {format_number(check.limit)}")
     return costs
-
-
-def _num(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.3f}"
 
 
 def onnx_size(model: Any, batch: list[Any]) -> float:
