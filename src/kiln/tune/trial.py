@@ -153,8 +153,8 @@ def measure_costs(trial: optuna.Trial, blueprint: Blueprint,
                                           latency_ms=costs.get("latency")))
     for check in checks:
         if not check.ok:
-            cost = check.name.removeprefix("max_").split("@")[0]
-            reject(trial, f"over budget: {cost} {format_number(check.value)} > "
+            what = check.name.removeprefix("max_").split("@")[0]
+            reject(trial, f"over budget: {what} {format_number(check.value)} > "
                           f"{check.name} {format_number(check.limit)}")
     return costs
 
