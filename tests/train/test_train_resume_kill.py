@@ -13,7 +13,36 @@ import pytest
 from train_helpers import tiny_blueprint, without_time
 
 from kiln.train import load_run, train
-from kiln.train.loop import KILL_AFTER_EPOCH
+
+# Trains the blueprint in this child process and SIGKILLs it from the epoch callback once
+# the checkpoint of epoch KILL_AT is on disk: what a crash right after a checkpoint leaves.
+KILLED_TRAINING = """
+import os, signal, sys, time
+from pathlib import Path
+from kiln.blueprint import load_blueprint
+from kiln.runs import load_run
+from kiln.train import train
+from kiln.train.checkpoint import load_checkpoint
+from kiln.errors import RunError
+
+KILL_AT = int(sys.argv[2])
+
+def kill_after(epoch, _metrics):
+    if epoch < KILL_AT:
+        return
+    folder = load_run("latest").dir / "checkpoints"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if load_checkpoint(folder)["epoch"] >= KILL_AT:
+                break
+        except RunError:
+            pass
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+train(load_blueprint(sys.argv[1]), quiet=True, epoch_callback=kill_after)
+"""
 
 
 def kiln(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -25,14 +54,14 @@ def kiln(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_sigkill_then_resume_is_bit_for_bit(tmp_path: Path, kiln_home: Path) -> None:
     path = tiny_blueprint(tmp_path, epochs=5, scheduler="cosine", optimizer="sgd",
                           class_weights="balanced")
-    env = {**os.environ, "KILN_HOME": str(kiln_home), KILL_AFTER_EPOCH: "2"}
-    killed = kiln("train", str(path), "--quiet", env=env)
+    env = {**os.environ, "KILN_HOME": str(kiln_home)}
+    killed = subprocess.run([sys.executable, "-c", KILLED_TRAINING, str(path), "2"],
+                            capture_output=True, text=True, env=env, timeout=300, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     run = load_run("latest")
     assert run.status == "running"  # what a killed process leaves behind
     assert not (run.dir / "metrics.json").exists()
 
-    del env[KILL_AFTER_EPOCH]
     resumed = kiln("train", "--resume", run.id, "--quiet", "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import random
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -33,9 +31,6 @@ from kiln.train.progress import Progress, Silent
 if TYPE_CHECKING:
     from kiln.blueprint.schema import Blueprint
     from kiln.data.prepared import PreparedData, Split
-
-# Test hook: SIGKILL the process right after the checkpoint of this epoch is written.
-KILL_AFTER_EPOCH = "KILN_TEST_KILL_AFTER_EPOCH"
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -172,9 +167,6 @@ class Loop:
             self.on_epoch(record)
         if self.writer is not None:
             self.writer.submit(self.state_dict())
-            if os.environ.get(KILL_AFTER_EPOCH) == str(epoch):
-                self.writer.wait()
-                os.kill(os.getpid(), signal.SIGKILL)
         if self.epoch_callback is not None:
             self.epoch_callback(epoch, dict(val))
 
