@@ -1,7 +1,8 @@
 """`kiln demo`: the whole loop on a bundled dataset, no arguments needed.
 
 design every bundled example → train the digits CNN → evaluate and report → compress →
-export the selected variant as a bundle → verify it → register it as champion.
+export the selected variant as a bundle → verify it → register it as champion. Steps 2–5
+are `kiln.pipeline.ship`; this module only prints what each step produced.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import typer
 
 from kiln.cli.app import JSON_HELP, app, console, print_json
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-
 
 @app.command()
 def demo(
@@ -27,7 +26,9 @@ def demo(
     """Run kiln's main job end to end on the bundled digits dataset."""
     started = time.perf_counter()
     summary: dict[str, Any] = {"designs": _design_examples()}
-    bp_path = blueprint or EXAMPLES / "digits_cnn.yaml"
+    from kiln.examples import example
+
+    bp_path = blueprint or example("digits_cnn.yaml")
     summary.update(_train_to_bundle(bp_path, epochs))
     summary["wall_s"] = round(time.perf_counter() - started, 1)
     console.rule("[bold]done")
@@ -45,6 +46,7 @@ def _design_examples() -> list[dict[str, Any]]:
     from kiln.blueprint import load_blueprint
     from kiln.blueprint.load import find_distributions, read_yaml
     from kiln.design import design
+    from kiln.examples import EXAMPLES
 
     console.rule("[bold]1 · design every bundled example")
     table = Table("blueprint", "params", "FLOPs", "latency b=1 (ms)", "verdict")
@@ -64,37 +66,36 @@ def _design_examples() -> list[dict[str, Any]]:
 
 def _train_to_bundle(bp_path: Path, epochs: int | None) -> dict[str, Any]:
     from kiln.blueprint import load_blueprint
-    from kiln.bundle import load
-    from kiln.cli.compress_cmd import render as render_variants
-    from kiln.cli.evaluate_cmd import render_evaluation
-    from kiln.cli.train_cmd import prepare_with_checks, render_run
-    from kiln.compress import compress
-    from kiln.evaluate import evaluate
-    from kiln.export import export
-    from kiln.registry import promote, register
-    from kiln.report import report
-    from kiln.train import train
+    from kiln.cli.train_cmd import prepare_with_checks
+    from kiln.pipeline import ship
 
     bp = load_blueprint(bp_path)
     if epochs is not None:
         bp.training.epochs = epochs
     console.rule(f"[bold]2 · train {bp.name}")
-    run = train(bp, data=prepare_with_checks(bp, show=True))
-    render_run(run)
-    console.rule("[bold]3 · evaluate beside classical baselines, write the report")
-    evaluation = evaluate(run)
-    render_evaluation(evaluation.to_dict())
-    page = report(run, evaluation=evaluation)
-    console.rule("[bold]4 · compress: ONNX fp32, int8, pruned — measured")
-    with console.status("exporting, quantizing, pruning, measuring…"):
-        result = compress(run, prune=0.5)
-    render_variants(result)
-    console.rule("[bold]5 · export the selected variant, verify it, register it")
-    out = Path(run.dir).parent.parent / "bundles" / run.id
-    bundle_path = export(run, variant=result.selected or "fp32", output=out, overwrite=True)
-    load(bundle_path)  # verifies every file against the manifest and opens the ONNX session
-    version = register(bundle_path, name=bp.name)
-    promote(bp.name, version.version, alias="champion")
-    return {"run_id": run.id, "test": run.metrics.get("test", {}), "report": str(page),
-            "variant": result.selected, "bundle": str(bundle_path), "model": bp.name,
-            "version": version.version}
+    data = prepare_with_checks(bp, show=True)
+    shipped = ship(bp, data=data, prune=0.5, on_step=_show_step)
+    return shipped.to_dict()
+
+
+def _show_step(step: str, value: Any) -> None:
+    """Print each pipeline step's result as it lands, with the stage's own renderer."""
+    from kiln.cli.compress_cmd import render as render_variants
+    from kiln.cli.evaluate_cmd import render_evaluation
+    from kiln.cli.train_cmd import render_run
+
+    if step == "train":
+        render_run(value)
+        console.rule("[bold]3 · evaluate beside classical baselines, write the report")
+    elif step == "evaluate":
+        render_evaluation(value.to_dict())
+    elif step == "report":
+        console.print(f"report: {value}")
+        console.rule("[bold]4 · compress: ONNX fp32, int8, pruned — measured")
+    elif step == "compress":
+        render_variants(value)
+        console.rule("[bold]5 · export the selected variant, verify it, register it")
+    elif step == "export":
+        console.print(f"bundle: {value} (verified against its manifest)")
+    elif step == "register":
+        console.print(f"registered {value.name} version {value.version}")
