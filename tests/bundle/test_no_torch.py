@@ -14,7 +14,7 @@ import kiln.bundle
 bundle = kiln.bundle.load(sys.argv[1])
 records = json.loads(sys.argv[2])
 answers = bundle.predict(records)
-heavy = sorted(m for m in ("torch", "pandas", "mlflow", "sklearn", "scipy")
+heavy = sorted(m for m in ("torch", "pandas", "mlflow", "sklearn", "scipy", "optuna")
                if m in sys.modules)
 print(json.dumps({"heavy": heavy, "labels": [a["label"]["label"] for a in answers]}))
 """
