@@ -2,8 +2,9 @@
 
 A builder receives the context of the run being compressed and writes
 `<run dir>/variants/<name>/model.onnx` (plus its own files); it returns the extra details
-that go into the variant's row. Builders are registered by name in `BUILDERS`, in the
-order the table shows them; adding a method is one function and one entry.
+that go into the variant's row. Methods register by name with `@method(name, wanted=...)`,
+in the order the variants table shows them; adding one is one function and one decorator,
+and `tests/compress/test_method_conformance.py` runs every registered method.
 """
 
 from __future__ import annotations
@@ -56,6 +57,21 @@ class Context:
 
 
 Builder = Callable[[Context, Path], dict[str, Any]]
+Wanted = Callable[["CompressSpec"], bool]
+
+# name → (builder, wanted?) in table order, filled by `@method`.
+BUILDERS: dict[str, tuple[Builder, Wanted]] = {}
+
+
+def method(name: str, *, wanted: Wanted = lambda spec: True) -> Callable[[Builder], Builder]:
+    """Register a compression method: `wanted(spec)` says whether this compress builds it."""
+    def register(builder: Builder) -> Builder:
+        if name in BUILDERS:
+            raise ValueError(f"compression method {name!r} is already registered")
+        BUILDERS[name] = (builder, wanted)
+        return builder
+
+    return register
 
 
 def export_checked(model: nn.Module, ctx: Context, path: Path) -> dict[str, Any]:
@@ -71,10 +87,13 @@ def export_checked(model: nn.Module, ctx: Context, path: Path) -> dict[str, Any]
     return {"parity": parity.to_dict(), "batchnorm_folded": count}
 
 
+@method("fp32")
 def build_fp32(ctx: Context, path: Path) -> dict[str, Any]:
     return export_checked(ctx.model, ctx, path)
 
 
+# Needs no data, but is often slow for convolutions.
+@method("int8-dynamic")
 def build_dynamic(ctx: Context, path: Path) -> dict[str, Any]:
     from kiln.compress.quantize import quantize_dynamic_int8
 
@@ -83,6 +102,8 @@ def build_dynamic(ctx: Context, path: Path) -> dict[str, Any]:
     return {"method": "ONNX Runtime dynamic int8 (int8 weights, activations at run time)"}
 
 
+# The static QDQ model: the int8 variant to ship.
+@method("int8")
 def build_static(ctx: Context, path: Path) -> dict[str, Any]:
     """Static QDQ int8; with per_channel=auto both scalings are built and the one agreeing
     better with PyTorch on the validation split is kept (per tensor on a tie: smaller)."""
@@ -116,6 +137,7 @@ def _agreement_on_val(ctx: Context, path: Path) -> float:
                for o, w in zip(ctx.run.signature.outputs, want, strict=True))
 
 
+@method("pruned", wanted=lambda spec: spec.prune is not None)
 def build_pruned(ctx: Context, path: Path) -> dict[str, Any]:
     """Structured pruning of a copy of the model, a short fine-tune, safetensors + ONNX."""
     from kiln.compress.prune import prune_model, save_pruned
@@ -146,6 +168,7 @@ def finetune(model: nn.Module, ctx: Context) -> list[dict[str, Any]]:
     return result.history
 
 
+@method("distilled", wanted=lambda spec: spec.distill.student is not None)
 def build_distilled(ctx: Context, path: Path) -> dict[str, Any]:
     """Train the student blueprint against the run's model; export the student."""
     from kiln.compress.distill import load_student, train_student
@@ -162,15 +185,6 @@ def build_distilled(ctx: Context, path: Path) -> dict[str, Any]:
             "params": count_params(student), "teacher_params": count_params(ctx.model)}
 
 
-# name → (builder, wanted?) in table order. "int8" is the static QDQ model: the int8
-# variant to ship; "int8-dynamic" needs no data but is often slow for convolutions.
-BUILDERS: dict[str, tuple[Builder, Callable[[CompressSpec], bool]]] = {
-    "fp32": (build_fp32, lambda spec: True),
-    "int8-dynamic": (build_dynamic, lambda spec: True),
-    "int8": (build_static, lambda spec: True),
-    "pruned": (build_pruned, lambda spec: spec.prune is not None),
-    "distilled": (build_distilled, lambda spec: spec.distill.student is not None),
-}
 
 
 def raw_outputs(ctx: Context, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
