@@ -64,9 +64,9 @@ def make_bundle(bp: Blueprint, frame: Any, destination: Path, *, zip: bool = Fal
                 train_rows: int | None = None) -> Parts:
     """Fit preprocessing on the first rows, build the model, export it, write the bundle."""
     from kiln.blueprint import dump_blueprint
-    from kiln.compress.onnx_export import export_onnx
     from kiln.data.preprocessing import Preprocessor
     from kiln.export import write_bundle
+    from kiln.model.onnx_export import export_onnx
     from kiln.model.signature import Signature, inputs_from_features, outputs_from_task
 
     features = list(bp.data.features or [])

@@ -11,12 +11,12 @@ from kiln.compress.onnx_export import (
     Parity,
     ParityError,
     check_parity,
-    export_onnx,
     ort_session,
     run_onnx,
 )
 from kiln.compress.selection import Variant, select_variant
 from kiln.compress.stage import VARIANTS_FILE, CompressionResult, compress, load_variants
+from kiln.model.onnx_export import export_onnx
 
 __all__ = [
     "VARIANTS_FILE",

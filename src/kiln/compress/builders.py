@@ -22,11 +22,11 @@ from kiln.compress.onnx_export import (
     REGRESSION_AGREEMENT_TOL,
     agreement,
     check_parity,
-    export_onnx,
     ort_session,
     run_onnx,
     run_torch,
 )
+from kiln.model.onnx_export import export_onnx
 
 if TYPE_CHECKING:
     from torch import nn

@@ -1,24 +1,20 @@
-"""PyTorch → ONNX, and the parity check that always follows an export.
+"""The parity check that always follows an export (`kiln.model.onnx_export.export_onnx`).
 
-`export_onnx` writes a single-file ONNX model (no external data) whose inputs and outputs are
-named after the signature and whose batch axis is dynamic. `check_parity` runs the same
+`check_parity` runs the same
 inputs through ONNX Runtime and PyTorch and says how far apart they are; "what trains is
 what serves" is measured here, not assumed.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kiln.errors import KilnError, ParityError
-from kiln.files import atomic_path
+from kiln.errors import ParityError
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -26,7 +22,6 @@ if TYPE_CHECKING:
 
     from kiln.model.signature import Signature
 
-DEFAULT_OPSET = 17
 # Agreement of a regression head between two variants: |Δ| within 0.01 standardised units
 # (1% of the target's spread). The fp32 parity check uses its own, much tighter, atol.
 REGRESSION_AGREEMENT_TOL = 0.01
@@ -59,59 +54,6 @@ class Parity:
     def describe(self) -> str:
         return "; ".join(f"{name}: max |diff| {self.max_abs_diff[name]:.3g}, agreement "
                          f"{self.agreement[name]:.2%}" for name in self.max_abs_diff)
-
-
-def export_onnx(model: nn.Module, signature: Signature, path: str | Path, *,
-                opset: int = DEFAULT_OPSET) -> Path:
-    """Export `model` (put in eval mode) to a single-file ONNX model at `path`, atomically.
-
-    Inputs and outputs are named after `signature`; axis 0 of each is a dynamic `batch`.
-    Raises `KilnError` when the TorchScript-based exporter cannot trace the model.
-    """
-    import onnx
-    import torch
-
-    from kiln.model.measure import example_batch
-
-    path = Path(path)
-    model.eval()
-    batch = tuple(example_batch(signature, 2))
-    names_in, names_out = signature.input_names, signature.output_names
-    axes = {name: {0: "batch"} for name in (*names_in, *names_out)}
-    with atomic_path(path) as tmp:
-        try:
-            with _no_fastpath(), warnings.catch_warnings():
-                # dynamo=False on purpose: the TorchScript exporter is the one that handles
-                # every block kiln builds today; its deprecation notice is not for our users.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                torch.onnx.export(model, batch, str(tmp), input_names=names_in,
-                                  output_names=names_out, dynamic_axes=axes,
-                                  opset_version=opset, do_constant_folding=True, dynamo=False)
-        except Exception as exc:  # the exporter raises many types; all mean "cannot export"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise KilnError(f"ONNX export of {type(model).__name__} failed at opset {opset}: "
-                            f"{type(exc).__name__}: {first} — a custom block may use an "
-                            f"operation ONNX lacks; try another opset or rewrite it") from None
-        proto = onnx.load(str(tmp))  # re-save as one file: no external-data side files
-        onnx.save_model(proto, str(tmp), save_as_external_data=False)
-    return path
-
-
-@contextmanager
-def _no_fastpath() -> Iterator[None]:
-    """Attention and transformer layers in eval mode take a fused "fast path"
-    (`aten::_native_multi_head_attention`) that ONNX cannot express; export the plain path."""
-    import torch
-
-    mha = getattr(torch.backends, "mha", None)
-    before = mha.get_fastpath_enabled() if mha is not None else None
-    if mha is not None:
-        mha.set_fastpath_enabled(False)
-    try:
-        yield
-    finally:
-        if mha is not None:
-            mha.set_fastpath_enabled(before)
 
 
 def ort_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:

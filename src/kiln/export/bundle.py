@@ -128,7 +128,8 @@ def _model_bytes(run: Any, variant: str,
 
 
 def _fp32_model(run: Any, data: Any) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
-    from kiln.compress.onnx_export import check_parity, export_onnx
+    from kiln.compress.onnx_export import check_parity
+    from kiln.model.onnx_export import export_onnx
 
     model = run.load_model()
     with tempfile.TemporaryDirectory(prefix="kiln-export-") as tmp:

@@ -146,7 +146,7 @@ def measure_costs(trial: optuna.Trial, blueprint: Blueprint,
         batch = example_batch(signature, budgets.latency_batch_size)
         costs["latency"] = round(measure_latency(model, batch, budget_s=0.5), 4)
     if "onnx_size" in objectives:
-        costs["onnx_size"] = onnx_size(model, example_batch(signature, 1))
+        costs["onnx_size"] = onnx_size(model, signature)
     for key, cost in costs.items():
         trial.set_user_attr(f"cost.{key}", cost)
     checks = check_budgets(budgets, Costs(params=costs["params"], flops=costs.get("flops"),
@@ -159,18 +159,12 @@ def measure_costs(trial: optuna.Trial, blueprint: Blueprint,
     return costs
 
 
-def onnx_size(model: Any, batch: list[Any]) -> float:
-    """Bytes of the model exported to ONNX (TorchScript exporter, to a temp file)."""
+def onnx_size(model: Any, signature: Any) -> float:
+    """Bytes of the model exported to ONNX, as compression and export would write it."""
     import tempfile
-    import warnings
     from pathlib import Path
 
-    import torch
+    from kiln.model.onnx_export import export_onnx
 
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = Path(tmp) / "model.onnx"
-        model.eval()
-        torch.onnx.export(model, tuple(batch), str(path), dynamo=False,
-                          input_names=list(getattr(model, "input_names", [])) or None)
-        return float(path.stat().st_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        return float(export_onnx(model, signature, Path(tmp) / "model.onnx").stat().st_size)
