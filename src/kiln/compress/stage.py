@@ -197,18 +197,10 @@ def measure_variant(ctx: Context, name: str, info: dict[str, Any], split: Split,
 
 def score_raw(ctx: Context, split: Split, raw: dict[str, np.ndarray]) -> dict[str, float]:
     """The task's metrics from raw outputs, through the run's own preprocessing decode."""
-    from kiln.metrics import score_targets
+    from kiln.train.inference import score_raw as score
 
     run = ctx.run
-    decoded = run.preprocessor.decode(raw)
-    # Targets in metric units: class ids and 0/1 as they are, regression back to its units.
-    truth = dict(split.targets)
-    truth.update(run.preprocessor.decode({o.name: split.targets[o.name]
-                                          for o in run.signature.outputs
-                                          if o.type == "regression"}))
-    types: dict[str, str] = {o.name: o.type for o in run.signature.outputs}
-    task = run.blueprint.task
-    return score_targets(types, truth, decoded, task.metrics, task.objective or "")
+    return score(raw, split.targets, run.preprocessor, run.signature, run.blueprint.task)
 
 
 def _size(path: Path) -> int:

@@ -72,10 +72,18 @@ def decode_targets(preprocessor: Any, signature: Signature,
 def score_split(model: nn.Module, split: Split, preprocessor: Any, signature: Signature,
                 task: TaskSpec, batch_size: int = 1024) -> dict[str, float]:
     """The task's metrics on one split (plus `objective`), from decoded model outputs."""
+    raw = predict(model, split.inputs, batch_size)
+    return score_raw(raw, split.targets, preprocessor, signature, task)
+
+
+def score_raw(raw: dict[str, np.ndarray], targets: dict[str, np.ndarray], preprocessor: Any,
+              signature: Signature, task: TaskSpec) -> dict[str, float]:
+    """The task's metrics (plus `objective`) of raw outputs (logits / standardised values)
+    against encoded targets: both decoded by the run's own preprocessing first. Training,
+    evaluation and compression all score through here."""
     from kiln.metrics import score_targets
 
-    raw = predict(model, split.inputs, batch_size)
     decoded = preprocessor.decode(raw)
-    truth = decode_targets(preprocessor, signature, split.targets)
+    truth = decode_targets(preprocessor, signature, targets)
     types: dict[str, str] = {o.name: o.type for o in signature.outputs}
     return score_targets(types, truth, decoded, task.metrics, task.objective or "")

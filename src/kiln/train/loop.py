@@ -274,13 +274,15 @@ def image_augmenter(blueprint: Blueprint, data: PreparedData) -> Augmenter | Non
     positions = [i for i, n in enumerate(data.signature.input_names) if n in wanted]
     if not positions:
         return None
-    from kiln.data import augment_images
+    names = data.signature.input_names
 
     def augment(xs: list[torch.Tensor], rng: np.random.Generator) -> list[torch.Tensor]:
+        # The preprocessor's own augmentation (NumPy), on this batch's image inputs.
+        done = data.preprocessor.augment({names[i]: xs[i].cpu().numpy() for i in positions},
+                                         rng)  # name → (B, C, H, W)
         out = list(xs)
         for i in positions:
-            images = augment_images(xs[i].cpu().numpy(), rng)  # (B, C, H, W)
-            out[i] = torch.as_tensor(np.ascontiguousarray(images)).to(xs[i].device)
+            out[i] = torch.as_tensor(np.ascontiguousarray(done[names[i]])).to(xs[i].device)
         return out
 
     return augment
