@@ -43,8 +43,8 @@ data:
   split: {{method: stratified, test: 0.2, val: 0.15}}
 architecture:
   trunk: [{{linear: {{units: 16}}}}, relu]
-training: {{epochs: 12, batch_size: 32, lr: 0.01, threads: 1,
-           early_stopping: {{patience: 4}}}}
+training: {{epochs: 40, batch_size: 32, lr: 0.01, threads: 1,
+           early_stopping: {{patience: 10}}}}
 compress: {{timing_budget_s: 0.2, calibration_rows: 64}}
 budgets: {budgets}
 retrain: {retrain}
