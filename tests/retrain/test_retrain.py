@@ -152,9 +152,20 @@ def test_watch_retrains_from_labelled_log_rows_once(tmp_path: Path) -> None:
     assert first.trigger is not None and first.trigger.kind == "new_labelled_rows"
     assert first.record is not None and first.record["data"]["counts"]["new"] == 400
     assert aliases() == {"champion": 2}
+    # more labelled rows: the next challenger starts from the rows the champion trained on
+    _serve_log(log, table(400, seed=3), start=1_700_010_000.0)
+    second = retrain(bp, log=log, report=False,
+                     policy=_policy(tmp_path, "triggers: {new_labelled_rows: 300}"))
+    assert second.record is not None and second.trigger is not None
+    assert second.trigger.since == first.trigger.until  # only rows after the last retrain
+    counts, before = second.record["data"]["counts"], first.record["data"]["counts"]
+    assert counts["new"] == 400
+    assert counts["original_train"] == before["original_train"] + before["new_train"]
+    assert second.record["data"]["sources"][0].endswith(
+        f"{first.record['id']}/data.npz")
 
 
-def _serve_log(path: Path, rows: Any) -> Path:
+def _serve_log(path: Path, rows: Any, *, start: float = 1_700_000_000.0) -> Path:
     """What `kiln serve --log` and `/feedback` would write: the champion's answers to
     `rows`, then the true label of each."""
     from kiln import prediction_log
@@ -166,13 +177,13 @@ def _serve_log(path: Path, rows: Any) -> Path:
     answers = bundle.predict(records)
     conn = prediction_log.connect(path)
     prediction_log.append(conn, [
-        prediction_log.row(request_id=f"q{i}", record=0, model="rule", version="1",
+        prediction_log.row(request_id=f"q{start}-{i}", record=0, model="rule", version="1",
                            inputs=rec, outputs=ans, prediction=ans["label"]["label"],
                            confidence=ans["label"]["confidence"], ood=[], latency_ms=1.0,
-                           ts=1_700_000_000.0 + i)
+                           ts=start + i)
         for i, (rec, ans) in enumerate(zip(records, answers, strict=True))])
     for i, label in enumerate(rows["label"]):
-        prediction_log.add_feedback(conn, f"q{i}", [label])
+        prediction_log.add_feedback(conn, f"q{start}-{i}", [label])
     conn.close()
     return path
 

@@ -54,18 +54,20 @@ class Recipe:
 
 
 def build(blueprint: Blueprint, new_rows: pd.DataFrame, spec: RecipeSpec, *,
-          folder: Path, sources: list[str]) -> Recipe:
-    """Assemble the table from the blueprint's data and `new_rows` (raw feature and target
+          folder: Path, sources: list[str], base: Blueprint | None = None) -> Recipe:
+    """Assemble the table from the original data and `new_rows` (raw feature and target
     columns, oldest first), write it to `folder/data.npz` and return the recipe.
 
-    Raises `DataError` when the new rows miss a column or leave fewer fresh holdout rows
-    than `spec.min_holdout_rows`."""
+    `base`: the blueprint whose training and validation rows are the original data — the
+    champion's own when it came from an earlier retrain, so that each retrain keeps the
+    rows the last one added (default: `blueprint`). Raises `DataError` when the new rows
+    miss a column or leave fewer fresh holdout rows than `spec.min_holdout_rows`."""
     import pandas as pd
 
     from kiln.data import prepare_data
     from kiln.data.stage import drop_incomplete_rows
 
-    original = prepare_data(blueprint)
+    original = prepare_data(base or blueprint)
     targets = [c for t in blueprint.task.targets for c in t.source_columns]
     columns = [f.name for f in original.features] + targets
     frame = original.table

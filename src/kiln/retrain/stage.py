@@ -153,7 +153,10 @@ def _start(blueprint: Blueprint, spec: RetrainSpec, name: str, trigger: Trigger,
     else:
         raise DataError("no new labelled rows: pass --log or --new-data", where="new rows")
     folder = records.records_dir() / trigger.id
-    recipe = build(blueprint, rows, spec.data, folder=folder, sources=sources)
+    base = champion_data(name, champion)
+    original = (base or blueprint).data.source
+    recipe = build(blueprint, rows, spec.data, folder=folder, base=base,
+                   sources=[f"original: {original}", *sources])
     atomic_write_text(folder / "blueprint.yaml", dump_blueprint(recipe.blueprint))
     record = {"id": trigger.id, "model": name, "status": "started",
               "started_at": time.time() if now is None else now, "decided_at": None,
@@ -174,6 +177,25 @@ def champion_version(name: str) -> int:
     raise RegistryError(f"{name}: no version is champion, so there is nothing to challenge — "
                         f"ship one first (`kiln registry promote {name} VERSION`)",
                         where=name)
+
+
+def champion_data(name: str, version: int) -> Blueprint | None:
+    """The blueprint of the champion's training run when that run was itself a retrain's
+    challenger (its data is then the last recipe's table), else None: the blueprint's own
+    data is the original. A run that is not on this machine also gives None."""
+    from kiln.errors import RunError
+    from kiln.registry import list_versions
+    from kiln.retrain.recipe import SPLIT_COLUMN
+    from kiln.runs import load_run
+
+    info = next((v for v in list_versions(name) if v.version == version), None)
+    if info is None or not info.source_run:
+        return None
+    try:
+        run_blueprint = load_run(info.source_run).blueprint
+    except RunError:
+        return None
+    return run_blueprint if run_blueprint.data.split.column == SPLIT_COLUMN else None
 
 
 def _finish(blueprint: Blueprint, record: dict[str, Any], spec: RetrainSpec, *,
