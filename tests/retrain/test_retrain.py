@@ -193,3 +193,20 @@ def _policy(folder: Path, text: str) -> Path:
     path.write_text(text + "\n")
     return path
 
+
+
+def test_retune_searches_the_challenger_on_the_recipe_data(tmp_path: Path) -> None:
+    from kiln.runs import load_run
+
+    bp = ship_champion(tmp_path, flip=0.45)
+    search = (tmp_path / "rule.yaml").read_text().replace(
+        "lr: 0.01", "lr: {tune: float, low: 0.002, high: 0.05, log: true}").replace(
+        "target: label,", "target: label, num_classes: 2,")  # tune builds before data
+    (tmp_path / "search.yaml").write_text(search)
+    result = retrain(bp, new_data=new_rows(tmp_path), report=False, policy=_policy(
+        tmp_path, "retune: {search: search.yaml, trials: 2}"))
+    assert result.record is not None
+    run = load_run(result.record["challenger"]["run_id"])
+    assert 0.002 <= run.blueprint.training.lr <= 0.05 and run.blueprint.training.lr != 0.01
+    assert run.blueprint.data.source == result.record["data"]["table"]  # the recipe's rows
+    assert result.decision == "promoted", result.reason

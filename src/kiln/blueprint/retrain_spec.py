@@ -97,12 +97,23 @@ class GateSpec(Section):
     budgets: bool = True
 
 
+class RetuneSpec(Section):
+    """Re-tune the challenger on the recipe's data before shipping it (see `kiln tune`)."""
+
+    # A blueprint with search distributions, relative to the blueprint's folder; null: the
+    # challenger keeps the champion's blueprint as it is.
+    search: str | None = None
+    # Trials of the search: a few, since the champion's settings were tuned once already.
+    trials: Annotated[int, Field(gt=0)] = 5
+
+
 class RetrainSpec(Section):
     """The retraining policy."""
 
     triggers: TriggerSpec = Field(default_factory=TriggerSpec)
     data: RecipeSpec = Field(default_factory=RecipeSpec)
     gate: GateSpec = Field(default_factory=GateSpec)
+    retune: RetuneSpec = Field(default_factory=RetuneSpec)
     # `kiln retrain --watch`: how often the triggers are checked.
     check_every: str = "5m"
 

@@ -157,7 +157,13 @@ def _start(blueprint: Blueprint, spec: RetrainSpec, name: str, trigger: Trigger,
     original = (base or blueprint).data.source
     recipe = build(blueprint, rows, spec.data, folder=folder, base=base,
                    sources=[f"original: {original}", *sources])
-    atomic_write_text(folder / "blueprint.yaml", dump_blueprint(recipe.blueprint))
+    challenger = recipe.blueprint
+    if spec.retune.search is not None:
+        from kiln.retrain.retune import retune
+
+        challenger = retune(blueprint.resolve(spec.retune.search), challenger,
+                            trials=spec.retune.trials, study=f"retrain-{trigger.id}")
+    atomic_write_text(folder / "blueprint.yaml", dump_blueprint(challenger))
     record = {"id": trigger.id, "model": name, "status": "started",
               "started_at": time.time() if now is None else now, "decided_at": None,
               "trigger": trigger.to_dict(), "data": recipe.to_dict(),
