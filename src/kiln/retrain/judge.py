@@ -52,7 +52,8 @@ def outcomes(bundle_path: str | Path, holdout: pd.DataFrame,
     fields = [f["name"] for f in bundle.fields]
     columns = {name: holdout[name].tolist() for name in fields}
     predicted = bundle.predict_columns(columns)[target.name]
-    truth_columns = {c: holdout[c].tolist() for c in target.source_columns}
+    truth_columns = {c: holdout[c].tolist()  # the preprocessor encodes every target
+                     for t in blueprint.task.targets for c in t.source_columns}
     if target.type == "regression":
         truth = np.asarray(holdout[target.source_columns[0]], dtype=np.float64)
         return np.asarray(predicted, dtype=np.float64).reshape(len(truth), -1)[:, 0] - truth
