@@ -55,3 +55,9 @@ def test_missing_policy_file(tmp_path: Path) -> None:
                                                ("7d", 604800)])
 def test_durations(text: str, seconds: float) -> None:
     assert duration_seconds(text) == seconds
+
+
+def test_the_example_policy_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "policies" / "retrain.yaml"
+    spec = load_policy(example)
+    assert spec.triggers.drift and spec.data.window == "14d" and spec.check_every == "10m"
