@@ -11,6 +11,7 @@ import pytest
 from retrain_helpers import table, write_blueprint, write_csv
 
 from kiln import load_blueprint
+from kiln.errors import TrainingError
 from kiln.retrain import retrain
 from kiln.retrain.gate import binomial_tail
 
@@ -121,7 +122,18 @@ def test_a_killed_retrain_resumes_and_never_promotes_twice(tmp_path: Path,
     def killed(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt("killed")
 
-    with monkeypatch.context() as m:  # 1: killed while training the challenger
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise TrainingError("the loss is not finite")
+
+    with monkeypatch.context() as m:  # 0: a stage fails: the record says so, not resumed
+        m.setattr("kiln.pipeline.ship", fails)
+        with pytest.raises(TrainingError):
+            retrain(bp, new_data=fresh, report=False)
+    from kiln.retrain.record import model_records
+
+    (failed,) = model_records("rule")
+    assert failed["status"] == "failed" and "not finite" in failed["error"]
+    with monkeypatch.context() as m:  # 1: started again, killed while training
         m.setattr("kiln.pipeline.ship", killed)
         with pytest.raises(KeyboardInterrupt):
             retrain(bp, new_data=fresh, report=False)

@@ -49,9 +49,7 @@ def retrain(
                              report=report)
         _show(result, json_out)
         return
-    if name is not None:
-        bp.name = name
-    results = run_watch(bp, log=log, new_data=new_data, policy=spec, every=every,
+    results = run_watch(bp, log=log, new_data=new_data, policy=spec, name=name, every=every,
                         max_cycles=max_cycles, report=report,
                         on_result=lambda r: _show(r, False) if not json_out else None)
     if json_out:

@@ -1,8 +1,9 @@
 """The retrain record: what one retrain saw, did and decided, kept as evidence.
 
 One JSON file per trigger, `$KILN_HOME/retrain/<trigger id>.json`, rewritten atomically at
-each step (`started` → `challenger` → `decided`), so a retrain killed midway leaves a
-record that says how far it got and `kiln retrain` resumes it instead of starting another.
+each step (`started` → `challenger` → `decided`, or `failed` with the error of a stage), so
+a retrain killed midway leaves a record that says how far it got and `kiln retrain`
+resumes it instead of starting another; a `failed` one is started again.
 A decided record is also logged to MLflow (experiment `kiln-retrain`: the figures as
 metrics, the record as an artifact). Keys:
 
@@ -62,8 +63,9 @@ def model_records(name: str) -> list[dict[str, Any]]:
 
 
 def pending_record(name: str) -> dict[str, Any] | None:
-    """The newest record of `name` that a crash left undecided, if any."""
-    pending = [r for r in model_records(name) if r.get("status") != "decided"]
+    """The newest record of `name` that a crash left undecided, if any (a `failed` one,
+    closed by an error, is not resumed)."""
+    pending = [r for r in model_records(name) if r.get("status") not in ("decided", "failed")]
     return pending[-1] if pending else None
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiln.blueprint.retrain_spec import RetrainSpec
-from kiln.errors import DataError, MissingExtraError, RegistryError
+from kiln.errors import DataError, KilnError, MissingExtraError, RegistryError
 from kiln.retrain import record as records
 from kiln.retrain.policy import load_policy
 from kiln.retrain.triggers import Trigger, detect, file_trigger
@@ -85,7 +85,7 @@ def retrain(blueprint: Blueprint, *, new_data: str | Path | None = None,
         return RetrainResult("no_trigger", "no trigger of the policy fired")
     step("trigger", trigger)
     done = records.load_record(trigger.id)
-    if done is not None:  # decided: `pending_record` returns undecided ones
+    if done is not None and done.get("status") == "decided":
         return RetrainResult(done["decision"], done["reason"], trigger, done,
                              records.record_path(trigger.id), repeated=True)
     try:
@@ -206,7 +206,21 @@ def champion_data(name: str, version: int) -> Blueprint | None:
 
 def _finish(blueprint: Blueprint, record: dict[str, Any], spec: RetrainSpec, *,
             report: bool, step: StepCallback, resumed: bool) -> RetrainResult:
-    """Ship the challenger (unless a killed run did), judge it, promote or not, record."""
+    """Ship the challenger (unless a killed run did), judge it, promote or not, record.
+
+    A `KilnError` on the way (bad rows in the table, a training or parity failure) marks
+    the record `failed` with the message, so the next retrain does not resume it but
+    starts again; a kill leaves it undecided, to be resumed."""
+    try:
+        return _carry_on(blueprint, record, spec, report=report, step=step, resumed=resumed)
+    except KilnError as exc:
+        record.update(status="failed", error=str(exc))
+        records.save_record(record)
+        raise
+
+
+def _carry_on(blueprint: Blueprint, record: dict[str, Any], spec: RetrainSpec, *,
+              report: bool, step: StepCallback, resumed: bool) -> RetrainResult:
     from kiln.retrain.decision import conclude
 
     folder = records.records_dir() / record["id"]

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 def watch(blueprint: Blueprint, *, log: str | Path | None = None,
           new_data: str | Path | None = None,
-          policy: RetrainSpec | str | Path | None = None, every: float | None = None,
+          policy: RetrainSpec | str | Path | None = None, name: str | None = None,
+          every: float | None = None,
           max_cycles: int | None = None, report: bool = True,
           on_result: Callable[[RetrainResult], Any] | None = None,
           sleep: Callable[[float], Any] = time.sleep) -> list[RetrainResult]:
@@ -33,7 +34,8 @@ def watch(blueprint: Blueprint, *, log: str | Path | None = None,
     while max_cycles is None or len(results) < max_cycles:
         if results:
             sleep(period)
-        result = retrain(blueprint, log=log, new_data=new_data, policy=spec, report=report)
+        result = retrain(blueprint, log=log, new_data=new_data, policy=spec, name=name,
+                         report=report)
         results.append(result)
         if on_result is not None:
             on_result(result)
