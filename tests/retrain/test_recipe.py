@@ -86,3 +86,32 @@ def test_text_numbers_from_a_log_are_cast_or_refused(tmp_path: Path) -> None:
     as_text.loc[3, "x1"] = "abc"
     with pytest.raises(DataError, match="'x1' holds 'abc'"):
         build(bp, as_text, RecipeSpec(), folder=tmp_path / "r2", sources=[])
+
+
+def test_copies_of_known_rows_are_dropped(tmp_path: Path) -> None:
+    import pandas as pd
+
+    bp, new = _setup(tmp_path)
+    old = pd.read_csv(tmp_path / "old.csv")
+    mixed = pd.concat([new, old.head(20), new.head(5)], ignore_index=True)
+    recipe = build(bp, mixed, RecipeSpec(), folder=tmp_path / "r", sources=[])
+    assert recipe.counts["copies_dropped"] == 25 and recipe.counts["new"] == 300
+
+
+def test_images_from_a_log_recipe(tmp_path: Path) -> None:
+    """Digits: logged images arrive as nested lists and labels as text; the table holds
+    them as arrays, and preparing the challenger's data gives the recipe's split."""
+    from kiln.data import prepare_data
+    from kiln.data.sources import load_sklearn
+
+    bp = load_blueprint(Path(__file__).resolve().parents[2] / "examples" / "digits_cnn.yaml")
+    frame = load_sklearn("digits").frame
+    new = frame.sample(200, random_state=0).reset_index(drop=True)
+    rng = np.random.default_rng(0)  # a new regime: brighter, noisier pixels
+    new["image"] = [np.clip(v * 1.3 + rng.normal(0, 1, v.shape), 0, 16).tolist()
+                    for v in new["image"]]
+    new["label"] = [str(v) for v in new["label"]]
+    recipe = build(bp, new, RecipeSpec(), folder=tmp_path / "r", sources=[])
+    prepared = prepare_data(recipe.blueprint)
+    assert len(prepared.test) == recipe.counts["holdout"] == 60
+    assert prepared.test.inputs["image"].shape == (60, 1, 8, 8)

@@ -73,8 +73,11 @@ def build(blueprint: Blueprint, new_rows: pd.DataFrame, spec: RecipeSpec, *,
     frame = original.table
     new = conform(new_rows, frame, columns, sources)
     new = drop_incomplete_rows(new, original.features, targets)
+    images = [f.name for f in original.features if f.type == "image"]
+    new, copies = drop_known_rows(new, frame, columns, images)
     parts, counts = _assign(len(new), original.train.index, original.val.index, spec,
                             blueprint, include_original=spec.include_original)
+    counts["copies_dropped"] = copies
     pieces = [frame.iloc[rows][columns].assign(**{SPLIT_COLUMN: tag})
               for tag, rows in parts["original"]]
     pieces += [new.iloc[rows][columns].assign(**{SPLIT_COLUMN: tag})
@@ -114,6 +117,28 @@ def conform(new_rows: pd.DataFrame, original: pd.DataFrame, columns: list[str],
             out[name] = [v if isinstance(v, (list, np.ndarray)) or v is None else str(v)
                          for v in out[name]]
     return out
+
+
+def drop_known_rows(new: pd.DataFrame, original: pd.DataFrame, columns: list[str],
+                    images: list[str]) -> tuple[pd.DataFrame, int]:
+    """The new rows without exact copies (features and targets) of an original row or of
+    an earlier new row: they add nothing to training, and in the holdout they would
+    inflate a score (the data checks refuse such leakage). Returns (rows, copies)."""
+    from kiln.data.hashing import row_hashes, table_hashes
+
+    def hashes(frame: pd.DataFrame) -> list[int]:
+        cells = frame[columns].copy()
+        for name in images:  # arrays and nested lists of the same pixels hash alike
+            cells[name] = [np.asarray(v, dtype=np.float32) for v in cells[name]]
+        return [int(h) for h in row_hashes(table_hashes(cells), columns)]
+
+    known = set(hashes(original))
+    keep = []
+    for position, digest in enumerate(hashes(new)):
+        if digest not in known:
+            keep.append(position)
+            known.add(digest)
+    return new.iloc[keep].reset_index(drop=True), len(new) - len(keep)
 
 
 def _cast(value: Any, kind: str, column: str) -> Any:
