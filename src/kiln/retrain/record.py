@@ -70,8 +70,16 @@ def pending_record(name: str) -> dict[str, Any] | None:
 
 
 def last_decided(name: str) -> dict[str, Any] | None:
+    """What the triggers need of the model's decided retrains, or None before the first:
+    `{"trigger": {"until": newest log row any of them used}, "decided_at": newest}`.
+    (The newest record alone is not enough: a `--new-data` retrain reads no log.)"""
     done = [r for r in model_records(name) if r.get("status") == "decided"]
-    return done[-1] if done else None
+    if not done:
+        return None
+    untils = [float(r["trigger"]["until"]) for r in done
+              if r.get("trigger", {}).get("until") is not None]
+    return {"trigger": {"until": max(untils) if untils else None},
+            "decided_at": max(float(r["decided_at"]) for r in done)}
 
 
 def log_to_mlflow(record: dict[str, Any]) -> str:
