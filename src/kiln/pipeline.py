@@ -41,6 +41,7 @@ class Shipped:
     bundle: Path
     version: VersionInfo | None
     alias: str | None
+    budget_error: str | None = None  # set only with enforce_budgets=False: what it broke
 
     def to_dict(self) -> dict[str, Any]:
         """The `--json` summary: ids, paths and figures, no objects."""
@@ -49,25 +50,30 @@ class Shipped:
                 "variant": self.variant, "bundle": str(self.bundle),
                 "model": self.version.name if self.version else None,
                 "version": self.version.version if self.version else None,
-                "alias": self.alias}
+                "alias": self.alias, "budget_error": self.budget_error}
 
 
 def ship(blueprint: Blueprint, *, data: PreparedData | None = None,
          name: str | None = None, prune: float | None = None,
          output: str | Path | None = None, evaluate: bool = True, report: bool = True,
          register: bool = True, alias: str | None = "champion",
-         on_step: StepCallback | None = None, run_name: str | None = None) -> Shipped:
+         on_step: StepCallback | None = None, run_name: str | None = None,
+         enforce_budgets: bool = True) -> Shipped:
     """Train `blueprint` and carry the run to a verified bundle in the registry.
 
-    data: prepared data to train on (default: the blueprint's own); name: the registered
-    model (default: the blueprint's name); prune: add a pruned variant; output: the bundle
-    folder (default `$KILN_HOME/bundles/<run id>`); register=False stops after the bundle;
+    data: the blueprint's own prepared data, when the caller has it already (it saves
+    preparing it twice); other rows must come through the blueprint's `data.source`,
+    because evaluate, compress and export prepare the run's data again from its blueprint.
+    name: the registered model (default: the blueprint's name); prune: add a pruned
+    variant; output: the bundle folder (default `$KILN_HOME/bundles/<run id>`);
+    register=False stops after the bundle;
     alias: the registry alias the new version takes (None: none). The variant exported is
-    the one `compress` selected under the blueprint's budgets. Raises what the stages raise
-    (`DataError`, `BudgetError`, `ParityError`, `RegistryError`, ...).
+    the one `compress` selected under the blueprint's budgets; when no variant keeps them,
+    `BudgetError` — or, with `enforce_budgets=False` (`kiln retrain`, whose gate judges
+    budgets itself), the fp32 variant is shipped and `budget_error` says what it broke.
+    Raises what the stages raise (`DataError`, `BudgetError`, `ParityError`, ...).
     """
     from kiln import bundle as bundle_format
-    from kiln.compress import compress
     from kiln.export import export
     from kiln.runs import kiln_home
     from kiln.train import train
@@ -76,7 +82,7 @@ def ship(blueprint: Blueprint, *, data: PreparedData | None = None,
     run = train(blueprint, data=data, run_name=run_name)
     step("train", run)
     evaluation, page = _judge(run, evaluate=evaluate, report=report, step=step)
-    compression = compress(run, prune=prune)
+    compression, budget_error = _compress(run, prune=prune, enforce_budgets=enforce_budgets)
     step("compress", compression)
     variant = compression.selected or "fp32"
     destination = Path(output) if output is not None else kiln_home() / "bundles" / run.id
@@ -93,7 +99,21 @@ def ship(blueprint: Blueprint, *, data: PreparedData | None = None,
             promote(version.name, version.version, alias=alias)
         step("register", version)
     return Shipped(run, evaluation, page, compression, variant, bundle_path, version,
-                   alias if register else None)
+                   alias if register else None, budget_error)
+
+
+def _compress(run: Run, *, prune: float | None,
+              enforce_budgets: bool) -> tuple[CompressionResult, str | None]:
+    from kiln.compress import compress
+    from kiln.compress.stage import load_variants
+    from kiln.errors import BudgetError
+
+    try:
+        return compress(run, prune=prune), None
+    except BudgetError as exc:
+        if enforce_budgets:
+            raise
+        return load_variants(run), str(exc)  # variants.json is written before it raises
 
 
 def _judge(run: Run, *, evaluate: bool, report: bool,
