@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import KilnCli
+KilnCli = Callable[..., tuple[int, str, str]]
+
 
 
 @pytest.mark.slow
