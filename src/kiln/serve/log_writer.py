@@ -1,0 +1,114 @@
+"""The prediction-log writer: answered records go to SQLite in batches, off the request path.
+
+The request path only puts a tuple on an in-memory queue; one thread turns them into
+`kiln.prediction_log` rows and appends them in one transaction every `flush_ms` (or every
+`BATCH` rows, whichever comes first). WAL mode lets `kiln monitor` read meanwhile.
+
+What a crash loses: the rows still in memory — at most the last `flush_ms` of answers, plus
+the ones of a write in progress. A clean stop (SIGTERM, `close`) writes everything first.
+With `--workers N` each worker process has its own writer on the same file: SQLite's
+WAL lock serialises their short transactions, and no process depends on another.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiln import prediction_log
+
+BATCH = 2000  # rows per transaction at most
+log = logging.getLogger("kiln.serve")
+
+
+class PredictionLogWriter:
+    """A background thread appending answered records to the prediction log."""
+
+    def __init__(self, path: str | Path, *, flush_ms: float,
+                 on_write: Callable[[int], None] | None = None) -> None:
+        self.path = Path(path)
+        self.flush = flush_ms / 1000.0
+        self.on_write = on_write
+        self.written = 0
+        self.enqueued = 0
+        self._processed = 0
+        self._done = threading.Condition()
+        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        prediction_log.connect(self.path).close()  # fail at start-up, not on the first write
+        self._thread = threading.Thread(target=self._loop, name="kiln-log", daemon=True)
+        self._thread.start()
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Queue one answered record: the keyword arguments of `prediction_log.row`."""
+        self.enqueued += 1  # only the event-loop thread adds
+        self._queue.put(entry)
+
+    def wait_processed(self, target: int, timeout: float) -> bool:
+        """Block until the first `target` rows added are written (or failed); False on
+        timeout. `/feedback` waits so that it finds the request it was just told about."""
+        with self._done:
+            return self._done.wait_for(lambda: self._processed >= target, timeout)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        """Write every queued row, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def connection(self) -> sqlite3.Connection:
+        """A new connection to the log (for /feedback): SQLite connections are per thread."""
+        return prediction_log.connect(self.path)
+
+    def _loop(self) -> None:
+        conn = prediction_log.connect(self.path)
+        try:
+            done = False
+            while not done:
+                entries, done = self._collect()
+                if entries:
+                    self._write(conn, entries)
+        finally:
+            conn.close()
+
+    def _collect(self) -> tuple[list[dict[str, Any]], bool]:
+        """The rows that arrive within `flush` of the first one (≤ BATCH); True at the end."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        entries = [first]
+        end = time.monotonic() + self.flush
+        while len(entries) < BATCH:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                entry = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if entry is None:
+                return entries, True
+            entries.append(entry)
+        return entries, False
+
+    def _write(self, conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> None:
+        try:
+            count = prediction_log.append(conn, (prediction_log.row(**e) for e in entries))
+        except sqlite3.Error as exc:  # a full disk must not stop the service from answering
+            log.error("prediction log %s: %d rows not written (%s)", self.path,
+                      len(entries), exc)
+            count = 0
+        self.written += count
+        with self._done:
+            self._processed += len(entries)
+            self._done.notify_all()
+        if self.on_write is not None:
+            self.on_write(count)
