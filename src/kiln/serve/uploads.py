@@ -6,6 +6,7 @@ pixels than `max_image_pixels` (a decompression bomb) is a 4xx before anything i
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,9 +67,15 @@ def check_image(content: bytes, max_pixels: int) -> None:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            fmt, (width, height) = image.format, image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
+            with Image.open(io.BytesIO(content)) as image:
+                fmt, (width, height) = image.format, image.size
+    except Image.DecompressionBombError:
+        raise RequestRejected(f"the image has more pixels than twice the limit of "
+                              f"{max_pixels:,} — send a smaller image", status=413,
+                              field="file") from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise RequestRejected("the upload is not an image — send a PNG or JPEG file",
                               status=415, field="file") from None
     if fmt not in FORMATS:
