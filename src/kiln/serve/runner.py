@@ -15,7 +15,9 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +48,7 @@ def serve(bundle_or_ref: str | Path | Bundle, settings: ServeSettings | None = N
 
         app = create_app(bundle_or_ref, settings)
         _announce(app, host, port, 1)
+        _exit_zero_after_drain()
         uvicorn.run(app, **options)
         return
     if not isinstance(bundle_or_ref, (str, Path)):
@@ -56,6 +59,7 @@ def serve(bundle_or_ref: str | Path | Bundle, settings: ServeSettings | None = N
                                          "settings": dataclasses.asdict(settings)})
     print(f"kiln serve: {workers} workers on http://{host}:{port}", file=sys.stderr,
           flush=True)
+    _exit_zero_after_drain()
     uvicorn.run("kiln.serve.runner:worker_app", factory=True, workers=workers, **options)
 
 
@@ -64,7 +68,20 @@ def worker_app() -> FastAPI:
     from kiln.serve.app import create_app
 
     config = json.loads(os.environ[CONFIG_ENV])
-    return create_app(config["source"], ServeSettings(**config["settings"]))
+    app = create_app(config["source"], ServeSettings(**config["settings"]))
+    _exit_zero_after_drain()
+    return app
+
+
+def _exit_zero_after_drain() -> None:
+    """uvicorn drains on SIGTERM, restores the handler it found, then raises SIGTERM
+    again; this handler turns that second one (or one before uvicorn started) into a
+    clean exit 0 — an orchestrator reads any other status as a crash."""
+    def exit_zero(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, exit_zero)
 
 
 def _check_before_fork(source: str, settings: ServeSettings) -> None:
