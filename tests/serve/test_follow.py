@@ -6,6 +6,7 @@ import time
 
 import pytest
 from bundle_helpers import Parts
+
 from conftest import ClientFactory
 
 

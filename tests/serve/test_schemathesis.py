@@ -16,7 +16,6 @@ EXAMPLES_PER_ROUTE = 40  # × 2 modes × ~18 operations: well over 500 cases, ~1
 @pytest.mark.slow
 def test_no_generated_request_gets_a_5xx(digits_server: Server) -> None:
     import schemathesis
-    from hypothesis import HealthCheck, given, settings
     from hypothesis.errors import Unsatisfiable
     from schemathesis.generation.modes import GenerationMode
 
@@ -28,20 +27,26 @@ def test_no_generated_request_gets_a_5xx(digits_server: Server) -> None:
     with requests.Session() as session:
         for operation in operations:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
-                @given(case=operation.as_strategy(generation_mode=mode))
-                def check(case: Any) -> None:
-                    response = case.call(base_url=digits_server.url, session=session,
-                                         timeout=30)
-                    cases[operation.label] += 1
-                    if response.status_code >= 500:
-                        errors.append(f"{operation.label} {mode}: {response.status_code} "
-                                      f"{response.text[:200]} for {case.body!r:.200}")
-
                 try:
-                    check()
+                    _fuzz(operation, mode, digits_server.url, session, cases, errors)
                 except Unsatisfiable:  # nothing to make invalid (a GET without parameters)
                     assert mode == GenerationMode.NEGATIVE, operation.label
     assert not errors, errors[:5]
     assert sum(cases.values()) >= 500, cases
+
+
+def _fuzz(operation: Any, mode: Any, url: str, session: requests.Session,
+          cases: Counter[str], errors: list[str]) -> None:
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case: Any) -> None:
+        response = case.call(base_url=url, session=session, timeout=30)
+        cases[operation.label] += 1
+        if response.status_code >= 500:
+            errors.append(f"{operation.label} {mode}: {response.status_code} "
+                          f"{response.text[:200]} for {case.body!r:.200}")
+
+    check()
