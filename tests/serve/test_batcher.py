@@ -12,7 +12,6 @@ import pytest
 
 from kiln.serve.batcher import DynamicBatcher
 from kiln.serve.problems import RequestRejected
-from kiln.serve.served import Prepared
 
 
 class FakeModel:
@@ -23,16 +22,17 @@ class FakeModel:
         self.threads: set[str] = set()
         self.delay = delay
 
-    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def run_batch(self, requests: list[list[dict[str, Any]]]) -> list[Any]:
         self.threads.add(threading.current_thread().name)
-        self.batches.append(len(inputs["x"]))
+        self.batches.append(sum(len(r) for r in requests))
         time.sleep(self.delay)
-        return {"y": inputs["x"] * 2}
+        return [{"y": np.asarray([[2 * row["x"]] for row in request])}
+                if all(row["x"] >= 0 for row in request)
+                else RequestRejected("negative", status=422, field="x") for request in requests]
 
 
-def prepared(values: list[float]) -> Prepared:
-    return Prepared([{} for _ in values], {"x": np.asarray(values, np.float32)[:, None]},
-                    [[] for _ in values])
+def prepared(values: list[float]) -> list[dict[str, Any]]:
+    return [{"x": v} for v in values]
 
 
 def run(coro: Any) -> Any:
@@ -127,3 +127,20 @@ def test_one_request_larger_than_a_batch_still_runs(rows: int) -> None:
         return out
 
     assert len(run(main())["y"]) == rows
+
+
+def test_a_bad_request_fails_alone() -> None:
+    model = FakeModel()
+
+    async def main() -> list[Any]:
+        batcher = DynamicBatcher(max_batch_rows=64, max_wait_ms=5, max_queue_rows=100,
+                                 timeout_ms=5000)
+        await batcher.start()
+        results = await asyncio.gather(*[batcher.submit(model, prepared([v]))
+                                         for v in (1.0, -1.0, 2.0)], return_exceptions=True)
+        await batcher.stop()
+        return results
+
+    good, bad, other = run(main())
+    assert good["y"][0, 0] == 2.0 and other["y"][0, 0] == 4.0
+    assert isinstance(bad, RequestRejected) and bad.http_status == 422

@@ -60,3 +60,19 @@ def test_fallback_policy(client: ClientFactory, mixed: Parts, tmp_path: Path) ->
     expected = kiln.bundle.load(mixed.path).predict([FAR])[0]
     assert far["answered_by"].startswith("mixed:") and far["outputs"] == expected
     assert far["ood"]["flagged"]
+
+
+def test_range_reasons_are_the_bundles_flags(mixed: Parts, digits: Parts) -> None:
+    from kiln.serve.ood import OutOfDistribution
+
+    cases = [(mixed.path, [FAR, {**FAR, "a": -300.0, "city": 3}, *mixed.records[:5],
+                           {**FAR, "a": None, "b": 2.5}]),
+             (digits.path, [{"image": [[30.0] * 8] * 8}, {"image": [[-1.0] * 8] * 8},
+                            *digits.records[:5]])]
+    for path, records in cases:
+        bundle = kiln.bundle.load(path)
+        ood = OutOfDistribution(bundle, z=6.0, confidence_quantile="0.01")
+        ours = [[text for kind, text in reasons if kind == "range"]
+                for reasons in ood.input_reasons(records)]
+        assert ours == bundle.flags(records)
+        assert any(ours)

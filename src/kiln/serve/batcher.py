@@ -3,13 +3,14 @@
     batcher = DynamicBatcher(max_batch_rows=64, max_wait_ms=2, max_queue_rows=2048,
                              timeout_ms=2000)
     await batcher.start()
-    decoded = await batcher.submit(model, prepared)   # this request's rows of each output
+    answered = await batcher.submit(model, records)   # what model.run_batch gave this request
 
 Lifecycle: `start` creates the worker task and the one model thread; `submit` queues a
 request (503 with Retry-After when the queue holds `max_queue_rows` rows already); the
 worker takes requests in arrival order, all for the same model version, up to
-`max_batch_rows` *rows*, runs them as one ONNX Runtime call in the model thread and hands
-each request its slice. A request still queued `timeout_ms` after it arrived gets 504 and is
+`max_batch_rows` *rows*, and calls `model.run_batch` on them in the model thread (one
+preprocessing call and one ONNX Runtime call for the whole batch); each request gets its
+own result, or its own error. A request still queued `timeout_ms` after it arrived gets 504 and is
 not run. `stop` lets the queue drain, then ends the worker.
 
 Waiting: while the model is busy, requests pile up and form the next batch by themselves.
@@ -22,26 +23,31 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import Any, Protocol
 
 from kiln.serve.problems import RequestRejected
-from kiln.serve.served import Prepared, ServedModel
 
-Decoded = dict[str, np.ndarray]
+
+class BatchModel(Protocol):
+    """What the batcher runs: many requests' records → one result (or exception) each."""
+
+    def run_batch(self, requests: Sequence[list[dict[str, Any]]]) -> Sequence[Any]: ...
 
 
 @dataclass
 class _Item:
-    model: ServedModel
-    prepared: Prepared
-    future: asyncio.Future[Decoded]
+    model: BatchModel
+    records: list[dict[str, Any]]
+    future: asyncio.Future[Any]
     deadline: float
+
+    @property
+    def rows(self) -> int:
+        return len(self.records)
 
 
 class DynamicBatcher:
@@ -85,19 +91,20 @@ class DynamicBatcher:
         finally:
             self.arriving -= 1
 
-    async def submit(self, model: ServedModel, prepared: Prepared) -> Decoded:
-        """Queue `prepared` for `model`; returns its rows of each decoded output."""
+    async def submit(self, model: BatchModel, records: list[dict[str, Any]]) -> Any:
+        """Queue `records` for `model`; returns `model.run_batch`'s result for them (or
+        raises the exception it gave for them)."""
         if self._stopping:
             raise RequestRejected("the service is shutting down — retry on another replica",
                                   status=503, headers={"Retry-After": "1"})
-        if self.queued_rows + prepared.rows > self.max_queue_rows:
+        if self.queued_rows + len(records) > self.max_queue_rows:
             raise RequestRejected(f"overloaded: {self.queued_rows} rows are already waiting "
                                   f"for the model — retry later", status=503,
                                   headers={"Retry-After": self._retry_after()})
         loop = asyncio.get_running_loop()
-        item = _Item(model, prepared, loop.create_future(), loop.time() + self.timeout)
+        item = _Item(model, records, loop.create_future(), loop.time() + self.timeout)
         self._queue.append(item)
-        self.queued_rows += prepared.rows
+        self.queued_rows += len(records)
         self._wakeup.set()
         return await item.future
 
@@ -139,10 +146,10 @@ class DynamicBatcher:
         while self._queue:
             item = self._queue[0]
             if batch and (item.model is not batch[0].model
-                          or rows + item.prepared.rows > self.max_batch_rows):
+                          or rows + item.rows > self.max_batch_rows):
                 break
             self._queue.popleft()
-            self.queued_rows -= item.prepared.rows
+            self.queued_rows -= item.rows
             if item.future.done():  # the client went away
                 continue
             if now > item.deadline:
@@ -151,34 +158,26 @@ class DynamicBatcher:
                     f"retry later", status=504, headers={"Retry-After": "1"}))
                 continue
             batch.append(item)
-            rows += item.prepared.rows
+            rows += item.rows
         return batch
 
     async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
         model = batch[0].model
-        rows = sum(item.prepared.rows for item in batch)
-        inputs = _concat([item.prepared.inputs for item in batch])
+        rows = sum(item.rows for item in batch)
         started = loop.time()
         try:
-            decoded = await loop.run_in_executor(self.executor, model.run, inputs)
+            results = await loop.run_in_executor(self.executor, model.run_batch,
+                                                  [item.records for item in batch])
         except Exception as exc:  # a model failure reaches every waiting request
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(exc)
-            return
+            results = [exc] * len(batch)
         elapsed = loop.time() - started
         self.seconds_per_row = 0.8 * self.seconds_per_row + 0.2 * elapsed / rows
         if self.on_batch is not None:
             self.on_batch(rows)
-        offset = 0
-        for item in batch:
-            n = item.prepared.rows
-            if not item.future.done():
-                item.future.set_result({k: v[offset:offset + n] for k, v in decoded.items()})
-            offset += n
-
-
-def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, Any]:
-    if len(parts) == 1:
-        return parts[0]
-    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        for item, result in zip(batch, results, strict=True):
+            if item.future.done():
+                continue
+            if isinstance(result, BaseException):
+                item.future.set_exception(result)
+            else:
+                item.future.set_result(result)

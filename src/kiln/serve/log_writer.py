@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from kiln import prediction_log
 
 BATCH = 2000  # rows per transaction at most
@@ -101,7 +103,7 @@ class PredictionLogWriter:
 
     def _write(self, conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> None:
         try:
-            count = prediction_log.append(conn, (prediction_log.row(**e) for e in entries))
+            count = prediction_log.append(conn, (_row(**e) for e in entries))
         except sqlite3.Error as exc:  # a full disk must not stop the service from answering
             log.error("prediction log %s: %d rows not written (%s)", self.path,
                       len(entries), exc)
@@ -112,3 +114,27 @@ class PredictionLogWriter:
             self._done.notify_all()
         if self.on_write is not None:
             self.on_write(count)
+
+
+def _row(*, request_id: str, record: int, model: str, version: str, inputs: Any,
+         outputs: Any, prediction: str | None, confidence: float | None, ood: list[str],
+         latency_ms: float, ts: float, shadow: bool = False) -> tuple[Any, ...]:
+    """`prediction_log.row`, with orjson (≈10× faster than json on the writer thread that
+    shares the GIL with the event loop); same columns, same JSON (a test reads it back)."""
+    return (request_id, record, ts, model, version, _json(inputs), _json(outputs),
+            prediction, confidence, _json(ood), latency_ms, int(shadow))
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=_plain,
+                        option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _plain(value: Any) -> Any:
+    """What orjson cannot write: bytes (an image upload) as a placeholder, like
+    `prediction_log.row`."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

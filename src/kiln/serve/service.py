@@ -22,7 +22,7 @@ from kiln.errors import KilnError
 from kiln.serve.batcher import DynamicBatcher
 from kiln.serve.log_writer import PredictionLogWriter
 from kiln.serve.problems import RequestRejected
-from kiln.serve.served import ServedModel, check_compatible, load_served
+from kiln.serve.served import Answered, ServedModel, check_compatible, load_served
 from kiln.serve.settings import ServeSettings
 from kiln.serve.source import RegistryRef, current_version, fetch, parse_source
 from kiln.serve.telemetry import Metrics
@@ -90,10 +90,9 @@ class Service:
         applied, counted and logged."""
         assert self.batcher is not None, "Service.start() was not awaited"
         model = model or self.current
-        prepared = model.prepare(records)
-        decoded = await self.batcher.submit(model, prepared)
-        answers = model.bundle.answers(decoded, prepared.rows)
-        reasons = prepared.reasons
+        answered: Answered = await self.batcher.submit(model, records)
+        answers = model.bundle.answers(answered.decoded, len(records))
+        reasons = answered.reasons
         for i, answer in enumerate(answers):
             low = model.ood.confidence_reason(answer)
             if low is not None:
@@ -109,7 +108,7 @@ class Service:
                 self.metrics.ood.labels(kind).inc()
         self.metrics.records.labels(model.name, model.version).inc(len(records))
         self._log(model, records, records_out, request_id, started)
-        return Outcome(model, decoded, records_out)
+        return Outcome(model, answered.decoded, records_out)
 
     async def _apply_policy(self, records: list[dict[str, Any]],
                             out: list[dict[str, Any]], reasons: list[list[tuple[str, str]]],
@@ -122,10 +121,9 @@ class Service:
             return
         assert self.batcher is not None
         chosen = [records[i] for i in flagged]
-        prepared = self.fallback.prepare(chosen)
-        decoded = await self.batcher.submit(self.fallback, prepared)
-        for i, answer in zip(flagged, self.fallback.bundle.answers(decoded, len(chosen)),
-                             strict=True):
+        answered: Answered = await self.batcher.submit(self.fallback, chosen)
+        for i, answer in zip(flagged, self.fallback.bundle.answers(answered.decoded,
+                                                                   len(chosen)), strict=True):
             out[i] = {**_record_answer(answer), "answered_by":
                       f"{self.fallback.name}:{self.fallback.version}"}
             self.metrics.fallback.inc()
