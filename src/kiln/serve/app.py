@@ -21,6 +21,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from kiln.errors import KilnError
 from kiln.serve import admin_routes, oip_routes, predict_routes
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     from kiln.bundle import Bundle
 
 log = logging.getLogger("kiln.serve")
+FAST_ROUTES = (("/predict", predict_routes.predict_endpoint),
+               ("/v2/models/{name}/infer", oip_routes.infer_endpoint),
+               ("/v2/models/{name}/versions/{version}/infer", oip_routes.infer_endpoint))
 
 
 def create_app(bundle_or_ref: str | Path | Bundle,
@@ -81,11 +86,23 @@ def build_app(service: Service) -> FastAPI:
         app.include_router(admin_routes.router)
     app.add_api_route("/metrics", _metrics, methods=["GET"],
                       summary="Prometheus metrics (text format)")
+    # The hot routes again, as plain Starlette routes in front of their documented FastAPI
+    # twins: same code, without FastAPI's per-request dependency machinery (≈0.3 ms).
+    app.router.routes[0:0] = [_FastRoute(path, endpoint, methods=["POST"])
+                              for path, endpoint in FAST_ROUTES]
     app.add_exception_handler(KilnError, _kiln_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(RequestContext, metrics=service.metrics)
     return app
+
+
+class _FastRoute(Route):
+    """A plain route that names itself in the scope (for the metrics' `route` label)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        await super().handle(scope, receive, send)
 
 
 def _first_model(source: Any, settings: ServeSettings) -> tuple[ServedModel,

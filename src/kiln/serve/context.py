@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +22,7 @@ class RequestContext:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}  # labels() is not free
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,8 +46,13 @@ class RequestContext:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(path, str(status)).inc()
-            self.metrics.latency.labels(path).observe(time.perf_counter() - started)
+            key = (path, status)
+            if key not in self._children:
+                self._children[key] = (self.metrics.requests.labels(path, str(status)),
+                                       self.metrics.latency.labels(path))
+            count, latency = self._children[key]
+            count.inc()
+            latency.observe(time.perf_counter() - started)
 
 
 def _client_id(scope: Scope) -> str | None:

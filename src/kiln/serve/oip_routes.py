@@ -96,9 +96,14 @@ async def model_ready(request: Request, name: str, version: str | None = None) -
 @router.post("/models/{name}/versions/{version}/infer", summary="Infer on a version",
              responses=ERRORS, openapi_extra={"requestBody": INFER_BODY})
 async def infer(request: Request, name: str, version: str | None = None) -> Response:
+    return await infer_endpoint(request)
+
+
+async def infer_endpoint(request: Request) -> Response:
+    """The body of `POST .../infer`, also mounted as a plain Starlette route."""
     service: Service = request.app.state.service
     started = time.perf_counter()
-    model = _model(service, name, version)
+    model = _model(service, request.path_params["name"], request.path_params.get("version"))
     assert service.batcher is not None
     with service.batcher.arriving_request():
         require_type(request, INFER_TYPES, allow_missing=True)

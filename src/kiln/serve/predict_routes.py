@@ -47,6 +47,13 @@ def answer(outcome: Outcome, request_id: str) -> Response:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": RECORDS_SCHEMA}}}})
 async def predict(request: Request) -> Response:
+    return await predict_endpoint(request)
+
+
+async def predict_endpoint(request: Request) -> Response:
+    """The body of `POST /predict`, also mounted as a plain Starlette route (see
+    `kiln.serve.app.FAST_ROUTES`): FastAPI's per-request machinery costs more than the
+    model on small requests."""
     service: Service = request.app.state.service
     started = time.perf_counter()
     assert service.batcher is not None
