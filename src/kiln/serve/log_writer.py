@@ -1,8 +1,8 @@
 """The prediction-log writer: answered records go to SQLite in batches, off the request path.
 
-The request path only puts a tuple on an in-memory queue; one thread turns them into
-`kiln.prediction_log` rows and appends them in one transaction every `flush_ms` (or every
-`BATCH` rows, whichever comes first). WAL mode lets `kiln monitor` read meanwhile.
+The request path only puts its records on an in-memory queue; one thread wakes every
+`flush_ms`, turns what is queued into `kiln.prediction_log` rows and appends them in one
+transaction (at most `BATCH` rows per transaction). WAL mode lets `kiln monitor` read meanwhile.
 
 What a crash loses: the rows still in memory — at most the last `flush_ms` of answers, plus
 the ones of a write in progress. A clean stop (SIGTERM, `close`) writes everything first.
@@ -41,15 +41,17 @@ class PredictionLogWriter:
         self.enqueued = 0
         self._processed = 0
         self._done = threading.Condition()
-        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._backlog = False
+        self._queue: queue.SimpleQueue[list[dict[str, Any]] | None] = queue.SimpleQueue()
         prediction_log.connect(self.path).close()  # fail at start-up, not on the first write
         self._thread = threading.Thread(target=self._loop, name="kiln-log", daemon=True)
         self._thread.start()
 
-    def add(self, entry: dict[str, Any]) -> None:
-        """Queue one answered record: the keyword arguments of `prediction_log.row`."""
-        self.enqueued += 1  # only the event-loop thread adds
-        self._queue.put(entry)
+    def add(self, entries: list[dict[str, Any]]) -> None:
+        """Queue one request's answered records: each the keyword arguments of
+        `prediction_log.row`. Never blocks and never wakes the writer (it polls)."""
+        self.enqueued += len(entries)  # only the event-loop thread adds
+        self._queue.put(entries)
 
     def wait_processed(self, target: int, timeout: float) -> bool:
         """Block until the first `target` rows added are written (or failed); False on
@@ -59,7 +61,7 @@ class PredictionLogWriter:
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return self.enqueued - self._processed
 
     def close(self) -> None:
         """Write every queued row, then stop the thread."""
@@ -82,23 +84,22 @@ class PredictionLogWriter:
             conn.close()
 
     def _collect(self) -> tuple[list[dict[str, Any]], bool]:
-        """The rows that arrive within `flush` of the first one (≤ BATCH); True at the end."""
-        first = self._queue.get()
-        if first is None:
-            return [], True
-        entries = [first]
-        end = time.monotonic() + self.flush
+        """Sleep one flush interval, then take everything queued; True at the end.
+
+        Polling on purpose: a writer blocked in `get` would be woken by every request and
+        take the GIL from the event loop each time."""
+        if not self._backlog:
+            time.sleep(self.flush)
+        entries: list[dict[str, Any]] = []
         while len(entries) < BATCH:
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                break
             try:
-                entry = self._queue.get(timeout=remaining)
+                batch = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if entry is None:
+            if batch is None:
                 return entries, True
-            entries.append(entry)
+            entries.extend(batch)
+        self._backlog = len(entries) >= BATCH  # more waiting: write again without sleeping
         return entries, False
 
     def _write(self, conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> None:

@@ -134,14 +134,14 @@ class Service:
             return
         latency = (time.perf_counter() - started) * 1000.0
         now = time.time()
-        for i, (record, answer) in enumerate(zip(records, answers, strict=True)):
-            self.writer.add({"request_id": request_id, "record": i, "model": model.name,
-                             "version": model.version, "inputs": record,
-                             "outputs": answer.get("outputs", answer),
-                             "prediction": _text(answer.get("prediction")),
-                             "confidence": answer.get("confidence"),
-                             "ood": answer["ood"]["reasons"], "latency_ms": latency,
-                             "ts": now})
+        self.writer.add([
+            {"request_id": request_id, "record": i, "model": model.name,
+             "version": model.version, "inputs": record,
+             "outputs": answer.get("outputs", answer),
+             "prediction": _text(answer.get("prediction")),
+             "confidence": answer.get("confidence"), "ood": answer["ood"]["reasons"],
+             "latency_ms": latency, "ts": now}
+            for i, (record, answer) in enumerate(zip(records, answers, strict=True))])
 
     # ------------------------------------------------------------------ safe updates
 
