@@ -37,11 +37,21 @@ class OutOfDistribution:
         self.bundle = bundle
         self.z = z
         profile_inputs = bundle.profile.get("inputs", {})
-        self.moments: dict[str, tuple[float, float]] = {}
-        for field in bundle.fields:
-            stats = profile_inputs.get(field["name"], {})
-            if field["type"] == "numeric" and stats.get("std"):
-                self.moments[field["name"]] = (float(stats["mean"]), float(stats["std"]))
+        numeric = [f for f in bundle.fields if f["type"] == "numeric"]
+        self.numeric = [f["name"] for f in numeric]
+        self.order = {f["name"]: i for i, f in enumerate(bundle.fields)}
+
+        def stat(field: Mapping[str, Any], key: str, source: str) -> float:
+            value = (field if source == "field" else
+                     profile_inputs.get(field["name"], {})).get(key)
+            return np.nan if value is None else float(value)
+
+        # one row of thresholds per numeric field: (fields,); NaN disables a check
+        self.low = np.array([stat(f, "min", "field") for f in numeric])
+        self.high = np.array([stat(f, "max", "field") for f in numeric])
+        self.mean = np.array([stat(f, "mean", "profile") for f in numeric])
+        std = np.array([stat(f, "std", "profile") for f in numeric])
+        self.std = np.where(std > 0, std, np.nan)
         self.head: str | None = None
         self.min_confidence: float | None = None
         for out in bundle.outputs:
@@ -54,36 +64,57 @@ class OutOfDistribution:
                 break
 
     def input_reasons(self, records: Sequence[Mapping[str, Any]]) -> list[list[tuple[str, str]]]:
-        """Per record, (kind, reason) for every input check that fails. One vectorised pass
-        per field over the whole batch; the `range` reasons are exactly `Bundle.flags`'s
-        (a test holds them equal). Records must have passed `Bundle.transform`."""
-        out: list[list[tuple[str, str]]] = [[] for _ in records]
+        """Per record, (kind, reason) for every input check that fails, in field order.
+        Numeric fields are checked together as one (records, fields) matrix; the `range`
+        reasons are exactly `Bundle.flags`'s (a test holds them equal). Records must have
+        passed `Bundle.transform`."""
+        found: list[list[tuple[int, str, str]]] = [[] for _ in records]
+        if self.numeric:
+            self._numeric(records, found)
         for field in self.bundle.fields:
             name, kind = field["name"], field["type"]
-            values = [record.get(name) for record in records]
-            missing = [i for i, v in enumerate(values) if v is None
-                       or (isinstance(v, float) and math.isnan(v))]
-            for i in missing:
-                out[i].append(("missing", f"{name}: missing, the model imputed it"))
             if kind == "numeric":
-                self._numeric(field, values, out)
-            elif kind in ("categorical", "binary"):
-                _categories(field, values, out)
+                continue
+            values = [record.get(name) for record in records]
+            where = self.order[name]
+            for i, value in enumerate(values):
+                if value is None or (isinstance(value, float) and math.isnan(value)):
+                    found[i].append((where, "missing", f"{name}: missing, the model imputed it"))
+            if kind in ("categorical", "binary"):
+                _categories(field, where, values, found)
             elif kind == "image":
-                _pixels(field, values, out)
-        return out
+                _pixels(field, where, values, found)
+        return [[(kind, text) for _, kind, text in sorted(reasons, key=lambda r: r[0])]
+                for reasons in found]
 
-    def _numeric(self, field: Mapping[str, Any], values: list[Any],
-                 out: list[list[tuple[str, str]]]) -> None:
-        name = field["name"]
-        array = np.array([np.nan if v is None else float(v) for v in values], np.float64)
-        _range(name, field.get("min"), field.get("max"), array, array, out)
-        if name in self.moments:
-            mean, std = self.moments[name]
-            z = (array - mean) / std
-            for i in np.flatnonzero(np.abs(z) > self.z):
-                out[i].append(("zscore", f"{name}: {z[i]:+.1f} standard deviations from "
-                                         f"the training mean"))
+    def _numeric(self, records: Sequence[Mapping[str, Any]],
+                 found: list[list[tuple[int, str, str]]]) -> None:
+        names = self.numeric
+        try:
+            matrix = np.array([[np.nan if r.get(n) is None else r[n] for n in names]
+                               for r in records], np.float64)  # (records, numeric fields)
+        except (TypeError, ValueError, OverflowError):  # a value the bundle let through
+            matrix = np.array([[_number(r.get(n)) for n in names] for r in records],
+                              np.float64)
+        missing = np.isnan(matrix)
+        with np.errstate(invalid="ignore"):
+            below, above = matrix < self.low, matrix > self.high
+            z = (matrix - self.mean) / self.std
+            far = np.abs(z) > self.z
+        for i, j in zip(*np.nonzero(missing | below | above | far), strict=True):
+            name, where = names[j], self.order[names[j]]
+            if missing[i, j]:
+                found[i].append((where, "missing", f"{name}: missing, the model imputed it"))
+                continue
+            if below[i, j]:
+                found[i].append((where, "range", f"{name}: {matrix[i, j]:.4g} below the "
+                                                 f"training minimum {self.low[j]:.4g}"))
+            if above[i, j]:
+                found[i].append((where, "range", f"{name}: {matrix[i, j]:.4g} above the "
+                                                 f"training maximum {self.high[j]:.4g}"))
+            if far[i, j]:
+                found[i].append((where, "zscore", f"{name}: {z[i, j]:+.1f} standard "
+                                                  f"deviations from the training mean"))
 
     def confidence_reason(self, answer: Mapping[str, Any]) -> tuple[str, str] | None:
         """('low_confidence', reason) when the first classification head is unsure."""
@@ -96,41 +127,37 @@ class OutOfDistribution:
         return None
 
 
-def _range(name: str, low: float | None, high: float | None, lows: np.ndarray,
-           highs: np.ndarray, out: list[list[tuple[str, str]]]) -> None:
-    """`Bundle.flags`'s min/max reasons, for per-row lowest and highest values."""
-    if low is None or high is None:
-        return
-    with np.errstate(invalid="ignore"):
-        below, above = lows < low, highs > high
-    for i in np.flatnonzero(below | above):
-        if below[i]:
-            out[i].append(("range", f"{name}: {lows[i]:.4g} below the training minimum "
-                                    f"{low:.4g}"))
-        if above[i]:
-            out[i].append(("range", f"{name}: {highs[i]:.4g} above the training maximum "
-                                    f"{high:.4g}"))
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
-def _categories(field: Mapping[str, Any], values: list[Any],
-                out: list[list[tuple[str, str]]]) -> None:
+def _categories(field: Mapping[str, Any], where: int, values: list[Any],
+                found: list[list[tuple[int, str, str]]]) -> None:
     known = set(field.get("categories") or [])
     if len(known) >= MAX_CATEGORIES:  # a cut vocabulary cannot say "unseen"
         return
     for i, value in enumerate(values):
         if value is not None and field_text(value) not in known:
-            out[i].append(("range", f"{field['name']}: {value!r} was not seen in training"))
+            found[i].append((where, "range",
+                             f"{field['name']}: {value!r} was not seen in training"))
 
 
-def _pixels(field: Mapping[str, Any], values: list[Any],
-            out: list[list[tuple[str, str]]]) -> None:
-    rows = [i for i, v in enumerate(values)
-            if v is not None and not isinstance(v, (str, bytes, bytearray))]
-    if not rows:
+def _pixels(field: Mapping[str, Any], where: int, values: list[Any],
+            found: list[list[tuple[int, str, str]]]) -> None:
+    low, high, name = field.get("min"), field.get("max"), field["name"]
+    if low is None or high is None:
         return
-    arrays = [np.asarray(values[i], np.float32) for i in rows]
-    lows = np.full(len(values), np.nan)
-    highs = np.full(len(values), np.nan)
-    lows[rows] = [a.min() for a in arrays]
-    highs[rows] = [a.max() for a in arrays]
-    _range(field["name"], field.get("min"), field.get("max"), lows, highs, out)
+    for i, value in enumerate(values):
+        if value is None or isinstance(value, (str, bytes, bytearray)):
+            continue
+        pixels = np.asarray(value, np.float32)
+        lo, hi = float(pixels.min()), float(pixels.max())
+        if lo < low:
+            found[i].append((where, "range", f"{name}: {lo:.4g} below the training minimum "
+                                             f"{low:.4g}"))
+        if hi > high:
+            found[i].append((where, "range", f"{name}: {hi:.4g} above the training maximum "
+                                             f"{high:.4g}"))
