@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundle"))
 
 from bundle_helpers import EXAMPLES, Parts, digits_frame, make_bundle, mixed_blueprint, mixed_frame
-from serve_helpers import Server, start_server
+from serve_helpers import TOKEN, ClientFactory, Server, start_server
 
 from kiln import load_blueprint
-
-TOKEN = "test-admin-token"
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +38,6 @@ def digits_v2(tmp_path_factory: pytest.TempPathFactory) -> Parts:
 @pytest.fixture(scope="session")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Parts:
     return make_bundle(mixed_blueprint(), mixed_frame(), tmp_path_factory.mktemp("s") / "mixed")
-
-
-ClientFactory = Callable[..., AbstractContextManager[Any]]
 
 
 @pytest.fixture

@@ -8,14 +8,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+TOKEN = "test-admin-token"
+ClientFactory = Callable[..., AbstractContextManager[Any]]  # the `client` fixture
 
 
 @dataclass

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from bundle_helpers import Parts
-
-from conftest import ClientFactory
+from serve_helpers import ClientFactory
 
 GOOD = {"a": 5.0, "b": 0.5, "city": "paris", "note": "red fast"}
 

@@ -6,8 +6,7 @@ import time
 
 import pytest
 from bundle_helpers import Parts
-
-from conftest import ClientFactory
+from serve_helpers import ClientFactory
 
 
 @pytest.mark.slow

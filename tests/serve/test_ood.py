@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bundle_helpers import Parts
+from serve_helpers import ClientFactory
 
 import kiln.bundle
-from conftest import ClientFactory
 
 FAR = {"a": 500.0, "b": 0.5, "city": "tokyo", "note": "red"}
 

@@ -113,6 +113,13 @@ def test_log_holds_every_answered_record_and_sigterm_drains(digits: Parts,
                            "request_id = 'client-42' AND record = 1").fetchone()
         labels = conn.execute("SELECT label FROM feedback WHERE request_id = 'client-42' "
                               "ORDER BY record").fetchall()
+    from kiln import prediction_log  # the monitor's reader understands every row
+
+    with prediction_log.connect(log, create=False) as conn:
+        logged = [p for p in prediction_log.read(conn) if p.request_id == "client-42"]
+    assert [p.label for p in logged] == ["1", "2"]
+    assert logged[0].prediction == logged[0].outputs["label"]["label"]
+    assert logged[0].confidence == logged[0].outputs["label"]["confidence"]
     assert row[0] == "digits_cnn" and json.loads(row[1]) == digits.records[1]
     assert "label" in json.loads(row[2]) and json.loads(row[3]) == []
     assert labels == [("1",), ("2",)]

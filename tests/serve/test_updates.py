@@ -10,10 +10,9 @@ from typing import Any
 
 import requests
 from bundle_helpers import Parts
-from serve_helpers import start_server
+from serve_helpers import TOKEN, ClientFactory, start_server
 
 import kiln.bundle
-from conftest import TOKEN, ClientFactory
 from kiln.serve.served import bundle_version
 
 CLIENTS = 16
