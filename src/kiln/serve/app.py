@@ -54,7 +54,6 @@ def create_app(bundle_or_ref: str | Path | Bundle,
     if not settings.no_admin and not settings.admin_token:
         raise KilnError("admin routes need a token: set KILN_ADMIN_TOKEN (or pass "
                         "--admin-token), or start with --no-admin", where="KILN_ADMIN_TOKEN")
-    _limit_images(settings.max_image_pixels)
     model, ref = _first_model(bundle_or_ref, settings)
     fallback = None
     if settings.ood_policy == "fallback":
@@ -126,14 +125,6 @@ def _first_model(source: Any, settings: ServeSettings) -> tuple[ServedModel,
                            version=version), parsed
     return load_served(parsed, settings, name=settings.model_name,
                        version=settings.model_version), None
-
-
-def _limit_images(max_pixels: int) -> None:
-    from PIL import Image
-
-    # Pillow raises DecompressionBombError beyond twice this; uploads are checked against
-    # max_pixels itself before decoding (kiln.serve.uploads).
-    Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 async def _metrics(request: Request) -> Response:

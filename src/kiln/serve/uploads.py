@@ -66,6 +66,9 @@ def check_image(content: bytes, max_pixels: int) -> None:
     """Refuse what is not a PNG/JPEG, or has more than `max_pixels` pixels, before decoding."""
     from PIL import Image, UnidentifiedImageError
 
+    # Pillow refuses to decode beyond twice this (DecompressionBombError), also inside the
+    # bundle's own decoder; set here so that PIL is imported only by image services.
+    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
