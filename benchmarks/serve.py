@@ -91,7 +91,7 @@ def start(server: str, folder: Path, port: int, log: Path) -> tuple[subprocess.P
         health = "/health"
     started = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, start_new_session=True)
     while time.perf_counter() - started < 120:
         if process.poll() is not None:
             raise RuntimeError(f"{server} exited: {process.stderr.read().decode()[-2000:]}"
@@ -174,8 +174,11 @@ def bench_server(server: str, folder: Path, records: list[dict[str, Any]],
         try:
             result["exit_code"] = process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            process.kill()
             result["exit_code"] = "killed"
+        try:  # what the server left behind (LitServe's workers outlive its main process)
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     if server.startswith("kiln"):
         with sqlite3.connect(log) as conn:
             result["logged_rows"] = conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
