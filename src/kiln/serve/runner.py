@@ -68,9 +68,10 @@ def worker_app() -> FastAPI:
     from kiln.serve.app import create_app
 
     config = json.loads(os.environ[CONFIG_ENV])
-    app = create_app(config["source"], ServeSettings(**config["settings"]))
-    _exit_zero_after_drain()
-    return app
+    # No SIGTERM handler here: uvicorn's own is already installed in the worker and must
+    # stay, or the worker would stop without draining. After its drain the worker dies of
+    # the re-raised SIGTERM; the supervisor (which has `_exit_zero_after_drain`) exits 0.
+    return create_app(config["source"], ServeSettings(**config["settings"]))
 
 
 def _exit_zero_after_drain() -> None:
