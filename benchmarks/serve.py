@@ -20,6 +20,7 @@ errors), start-up to ready, peak RSS per process; then the ratios the issue targ
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -109,9 +110,10 @@ def start(server: str, folder: Path, port: int, log: Path) -> tuple[subprocess.P
 def wrk(port: int, body: Path, connections: int, seconds: float) -> dict[str, Any]:
     script = body.with_suffix(".lua")
     script.write_text(LUA.format(body=body))
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-                          "--latency", "-s", str(script), f"http://127.0.0.1:{port}/predict"],
-                         capture_output=True, text=True, check=True).stdout
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+               "--timeout", "10s", "--latency", "-s", str(script),
+               f"http://127.0.0.1:{port}/predict"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     latency = {m[0]: _ms(m[1], m[2]) for m in
                re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -175,10 +177,8 @@ def bench_server(server: str, folder: Path, records: list[dict[str, Any]],
             result["exit_code"] = process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             result["exit_code"] = "killed"
-        try:  # what the server left behind (LitServe's workers outlive its main process)
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):  # what the server left behind
+            os.killpg(process.pid, signal.SIGKILL)  # (LitServe's workers outlive it)
     if server.startswith("kiln"):
         with sqlite3.connect(log) as conn:
             result["logged_rows"] = conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
@@ -199,11 +199,11 @@ def ratios(table: dict[str, Any], c_max: int) -> dict[str, Any]:
     kiln, tutorial, lit = run("kiln", top), run("tutorial", top), run("litserve", top)
     out: dict[str, Any] = {}
     if kiln and tutorial:
-        out["kiln/tutorial rps at c=%d" % c_max] = kiln["rps"] / tutorial["rps"]
+        out[f"kiln/tutorial rps at c={c_max}"] = kiln["rps"] / tutorial["rps"]
     if kiln and lit:
-        out["kiln/litserve rps at c=%d" % c_max] = kiln["rps"] / lit["rps"]
+        out[f"kiln/litserve rps at c={c_max}"] = kiln["rps"] / lit["rps"]
     if run("kiln-w2", top) and tutorial:
-        out["kiln-w2/tutorial rps at c=%d" % c_max] = run("kiln-w2", top)["rps"] \
+        out[f"kiln-w2/tutorial rps at c={c_max}"] = run("kiln-w2", top)["rps"] \
             / tutorial["rps"]  # type: ignore[index]
     if kiln:
         out[f"kiln p99 at c={c_max} (ms)"] = kiln["p99_ms"]

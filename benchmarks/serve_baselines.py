@@ -88,7 +88,6 @@ def onnx_app(folder: Path) -> Any:
 
 def run_litserve(folder: Path, port: int) -> None:
     import litserve as ls
-
     from serve_litserve import BundleAPI  # module level: LitServe pickles it into a worker
 
     api = BundleAPI(str(folder / "bundle"), max_batch_size=64, batch_timeout=0.002)
