@@ -108,7 +108,11 @@ class Bundle:
         a file path only with `allow_paths=True`.
         """
         decoded = self.predict_arrays(self.transform(records, allow_paths=allow_paths))
-        answers: list[dict[str, Any]] = [{} for _ in range(len(records))]
+        return self.answers(decoded, len(records))
+
+    def answers(self, decoded: Mapping[str, np.ndarray], rows: int) -> list[dict[str, Any]]:
+        """Decoded outputs (`predict_arrays`) of `rows` records → one `predict` answer each."""
+        answers: list[dict[str, Any]] = [{} for _ in range(rows)]
         for out in self.outputs:
             values = decoded[out["name"]]
             labels = out.get("labels") or [str(i) for i in range(out["size"])]
