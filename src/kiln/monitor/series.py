@@ -1,0 +1,128 @@
+"""The monitored series of a bundle: each input field (text and image fields through their
+summary statistics), the first head's prediction and confidence, with the reference the
+bundle's profile.json holds for each — raw sample rows when the bundle has them
+(`profile["sample"]`, exact tests), else histograms and category shares (binned)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from kiln.data.transforms import TextTransform
+from kiln.monitor.drift import Series
+from kiln.monitor.registry import Reference
+from kiln.monitor.window import Window
+
+
+def build_series(profile: Mapping[str, Any], fields: Sequence[Mapping[str, Any]],
+                 outputs: Sequence[Mapping[str, Any]], window: Window,
+                 vocab: Mapping[str, Sequence[str]] | None = None) -> list[Series]:
+    """Every series of `window` against `profile`; `vocab`: text field → vocabulary."""
+    sample = profile.get("sample") or {}
+    rows = int(sample.get("rows", 0))
+    out: list[Series] = []
+    for f in fields:
+        name, kind = f["name"], f["type"]
+        ref_profile = profile["inputs"].get(name, {})
+        raw = (sample.get("fields") or {}).get(name)
+        if kind == "numeric":
+            out.append(Series(name, "numeric", _numeric_ref(ref_profile, raw),
+                              window.columns[name]))
+        elif kind in ("categorical", "binary"):
+            known = frozenset(f.get("categories") or ()) or None
+            out.append(Series(name, "categorical", _categorical_ref(ref_profile, raw, known),
+                              window.columns[name]))
+        elif kind == "text":
+            out.extend(_text_series(name, ref_profile, raw, window.columns[name],
+                                    (vocab or {}).get(name)))
+        else:
+            for stat in ("pixel_mean", "pixel_std"):
+                ref = _numeric_ref({}, raw[stat] if raw else None) if raw else None
+                if ref is not None:  # the profile's statistics are of preprocessed pixels
+                    out.append(Series(f"{name}.{stat}", "numeric", ref,
+                                      window.columns[f"{name}.{stat}"]))
+    if outputs:
+        out.extend(_output_series(outputs[0], profile, sample, rows, window))
+    return out
+
+
+def _numeric_ref(ref_profile: Mapping[str, Any], raw: Sequence[Any] | None) -> Reference:
+    hist = ref_profile.get("histogram") or {}
+    values = None if raw is None else np.array([np.nan if v is None else v for v in raw],
+                                               dtype=np.float64)
+    return Reference("numeric", values=values,
+                     edges=np.asarray(hist["edges"], float) if hist else None,
+                     counts=np.asarray(hist["counts"], float) if hist else None,
+                     rows=int(ref_profile.get("count", 0)))
+
+
+def _categorical_ref(ref_profile: Mapping[str, Any], raw: Sequence[Any] | None,
+                     known: frozenset[str] | None) -> Reference:
+    values = None if raw is None else np.array(list(raw), dtype=object)
+    return Reference("categorical", values=values,
+                     shares=dict(ref_profile.get("frequencies") or {}),
+                     rows=int(ref_profile.get("count", 0)), known=known)
+
+
+def text_statistics(texts: np.ndarray,
+                    vocab: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: length in tokens, and the share of its tokens outside `vocab`."""
+    words = frozenset(vocab or ())
+    lengths = np.full(len(texts), np.nan)
+    oov = np.full(len(texts), np.nan)
+    for i, text in enumerate(texts):
+        if text is None:
+            continue
+        tokens = TextTransform.tokens(text)
+        lengths[i] = len(tokens)
+        if tokens and words:
+            oov[i] = sum(t not in words for t in tokens) / len(tokens)
+    return lengths, oov
+
+
+def _text_series(name: str, ref_profile: Mapping[str, Any], raw: Sequence[Any] | None,
+                 live: np.ndarray, vocab: Sequence[str] | None) -> list[Series]:
+    live_len, live_oov = text_statistics(live, vocab)
+    if raw is None:
+        return [Series(f"{name}.length", "numeric",
+                       _numeric_ref(ref_profile.get("tokens") or {}, None), live_len)]
+    ref_len, ref_oov = text_statistics(np.array(list(raw), dtype=object), vocab)
+    out = [Series(f"{name}.length", "numeric", Reference("numeric", values=ref_len), live_len)]
+    if vocab:
+        out.append(Series(f"{name}.oov_share", "numeric",
+                          Reference("numeric", values=ref_oov), live_oov))
+    return out
+
+
+def _output_series(head: Mapping[str, Any], profile: Mapping[str, Any],
+                   sample: Mapping[str, Any], rows: int, window: Window) -> list[Series]:
+    name = head["name"]
+    ref_profile = profile["outputs"].get(name, {})
+    raw = (sample.get("outputs") or {}).get(name) or {}
+    if head["type"] == "classification":
+        labels = frozenset(head.get("labels") or ref_profile.get("class_frequencies") or ())
+        prediction = Reference(
+            "categorical", values=None if "prediction" not in raw
+            else np.array(raw["prediction"], dtype=object),
+            shares=dict(ref_profile.get("class_frequencies") or {}),
+            rows=int(profile.get("rows", rows)), known=labels or None)
+        confidence = _numeric_ref(ref_profile.get("confidence") or {}, raw.get("confidence"))
+        return [Series(f"prediction:{name}", "categorical", prediction, window.prediction,
+                       "prediction"),
+                Series(f"confidence:{name}", "numeric", confidence, window.confidence,
+                       "confidence")]
+    if head["type"] == "regression":
+        values = (ref_profile.get("values") or [{}])[0]
+        live = np.array([_number(v) for v in window.prediction], dtype=np.float64)
+        return [Series(f"prediction:{name}", "numeric",
+                       _numeric_ref(values, raw.get("prediction")), live, "prediction")]
+    return []
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
