@@ -30,7 +30,7 @@ def population(rows: int, seed: int, *, shift: float = 0.0, city_p: Any = None,
     x1 = rng.normal(size=rows)
     x2 = rho * x1 + np.sqrt(1 - rho**2) * rng.normal(size=rows)
     city = rng.choice(CITIES, rows, p=city_p if city_p is not None else [0.5, 0.3, 0.2])
-    note = [" ".join(rng.choice(WORDS, 3)) for _ in range(rows)]
+    note = [" ".join(words) for words in rng.choice(WORDS, (rows, 3)).tolist()]
     score = 1.5 * x1 - x2 + (city == "paris") * 0.8 + rng.logistic(size=rows) * 0.7
     kind = np.where(score > 1.0, "high", np.where(score < -0.5, "low", "mid"))
     return pd.DataFrame({"x1": x1 + shift, "x2": x2, "city": city, "note": note,

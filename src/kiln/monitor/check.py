@@ -84,11 +84,8 @@ def check(bundle: str | Path | Bundle, log: str | Path, *, since: float | None =
     loaded = resolve_bundle(bundle)
     spec = spec or spec_of(loaded)
     window = read_window(log, loaded.fields, since=since, until=until, labels_csv=labels)
-    vocab = {name: list(getattr(t, "vocab", [])) for name, t in
-             loaded.preprocessor.columns.items() if getattr(t, "kind", "") == "text"}
-    series = build_series(loaded.profile, loaded.fields, loaded.outputs, window, vocab)
+    series, results = drift_of(loaded, window, spec)
     notes = _notes(loaded.profile, series)
-    results = drift_table(series, spec, input_matrix(series)) if len(window) else []
     head = loaded.outputs[0]
     table = (loaded.profile["outputs"].get(head["name"]) or {}).get("calibration")
     perf = performance.classification(window, table) if head["type"] == "classification" \
@@ -108,6 +105,17 @@ def check(bundle: str | Path | Bundle, log: str | Path, *, since: float | None =
         drift_detected=any(r.drifted for r in results), performance=perf, operations=ops,
         over_time=performance.over_time(window, head, table), alerts=alerts,
         spec=spec.model_dump(), versions=window.versions, notes=notes, series=series)
+
+
+def drift_of(bundle: Bundle, window: Window,
+             spec: MonitorSpec) -> tuple[list[Series], list[DriftResult]]:
+    """The monitored series of `window` and every drift test on them (corrected)."""
+    vocab = {name: getattr(t, "vocab", []) for name, t in
+             bundle.preprocessor.columns.items() if getattr(t, "kind", "") == "text"}
+    series = build_series(bundle.profile, bundle.fields, bundle.outputs, window, vocab)
+    if len(window) == 0:
+        return series, []
+    return series, drift_table(series, spec, input_matrix(series))
 
 
 def resolve_bundle(bundle: str | Path | Bundle) -> Bundle:

@@ -82,13 +82,29 @@ def text_statistics(texts: np.ndarray,
     return lengths, oov
 
 
+_REFERENCE_TEXT: dict[int, tuple[Any, Any, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def _reference_text(raw: Sequence[Any], vocab: Sequence[str] | None,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """text_statistics of a bundle's reference sample, computed once per loaded profile."""
+    hit = _REFERENCE_TEXT.get(id(raw))
+    if hit is not None and hit[0] is raw and hit[1] is vocab:
+        return hit[2]
+    stats = text_statistics(np.array(list(raw), dtype=object), vocab)
+    if len(_REFERENCE_TEXT) > 64:
+        _REFERENCE_TEXT.clear()
+    _REFERENCE_TEXT[id(raw)] = (raw, vocab, stats)
+    return stats
+
+
 def _text_series(name: str, ref_profile: Mapping[str, Any], raw: Sequence[Any] | None,
                  live: np.ndarray, vocab: Sequence[str] | None) -> list[Series]:
     live_len, live_oov = text_statistics(live, vocab)
     if raw is None:
         return [Series(f"{name}.length", "numeric",
                        _numeric_ref(ref_profile.get("tokens") or {}, None), live_len)]
-    ref_len, ref_oov = text_statistics(np.array(list(raw), dtype=object), vocab)
+    ref_len, ref_oov = _reference_text(raw, vocab)
     out = [Series(f"{name}.length", "numeric", Reference("numeric", values=ref_len), live_len)]
     if vocab:
         out.append(Series(f"{name}.oov_share", "numeric",

@@ -84,6 +84,38 @@ def read_window(log: str | Path, fields: Sequence[Mapping[str, Any]], *,
         label, versions, errors)
 
 
+def window_from_answers(fields: Sequence[Mapping[str, Any]],
+                        columns: Mapping[str, Sequence[Any]],
+                        probabilities: np.ndarray | None = None,
+                        labels: Sequence[str] | None = None, *,
+                        values: np.ndarray | None = None,
+                        truth: Sequence[Any] | None = None,
+                        ts: np.ndarray | None = None) -> Window:
+    """A window built in memory from raw columns and the first head's decoded outputs
+    (`probabilities` with class `labels`, or regression `values`), as a service holding
+    recent answers would build it; `truth` are known labels (None where unknown)."""
+    n = len(next(iter(columns.values())))
+    if probabilities is not None:
+        names = np.asarray(list(labels or range(probabilities.shape[1])), dtype=object)
+        prediction = names[np.asarray(probabilities).argmax(axis=1)].astype(str)
+        confidence = np.asarray(probabilities, dtype=np.float64).max(axis=1)
+    else:
+        flat = np.asarray(values, dtype=np.float64).reshape(n, -1)[:, 0]
+        prediction, confidence = np.array([repr(float(v)) for v in flat]), np.full(n, np.nan)
+    raw = []
+    for f in fields:
+        column = list(columns[f["name"]])
+        if f["type"] == "image":
+            column = [json.dumps(np.asarray(v).tolist()) if v is not None else None
+                      for v in column]
+        raw.append(column)
+    return Window(None, None, np.arange(n, dtype=np.float64) if ts is None else ts,
+                  np.array([f"m{i}" for i in range(n)], dtype=object), np.zeros(n, np.int64),
+                  _series(fields, raw), np.asarray(prediction, dtype=object), confidence,
+                  np.zeros(n, dtype=bool), np.zeros(n),
+                  np.array(list(truth) if truth is not None else [None] * n, dtype=object))
+
+
 def _extract(f: Mapping[str, Any]) -> str:
     path = "'$.\"" + str(f["name"]).replace("'", "''").replace('"', '\\"') + "\"'"
     if f["type"] in ("categorical", "binary"):  # JSON true/false as the profile spells them
