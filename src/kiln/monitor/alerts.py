@@ -51,9 +51,9 @@ def drift_alerts(results: Sequence[DriftResult], window: str) -> list[Alert]:
         if not r.drifted:
             continue
         relation = "≤" if r.p_adjusted is not None and r.value == r.p_adjusted else ">"
-        shown = "corrected p" if relation == "≤" else r.test
+        shown = f"{r.test} corrected p" if relation == "≤" else r.test
         out.append(Alert("drift", r.feature, r.test, r.value, r.threshold, window,
-                         f"drift in {r.feature}: {r.test} {shown} = {r.value:.4g} "
+                         f"drift in {r.feature}: {shown} = {r.value:.4g} "
                          f"{relation} {r.threshold:g} over {window}"))
     return out
 

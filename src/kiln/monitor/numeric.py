@@ -66,20 +66,24 @@ def binned_chi_square(reference: Reference, live: np.ndarray) -> Measure:
 @drift_test("wasserstein", kind="numeric", family="distance", threshold="wasserstein",
             summary="Wasserstein distance divided by the reference standard deviation")
 def wasserstein(reference: Reference, live: np.ndarray, spec: Any) -> Measure:
-    """Wasserstein-1 distance in reference standard deviations (binned: bin centres)."""
+    """Wasserstein-1 distance in reference standard deviations. Binned: both sides on the
+    profile's histogram bins (at their centres; live values beyond the edges in the end
+    bins), so that binning alone adds no distance."""
     from scipy import stats
 
     if reference.values is not None:
-        ref_values, weights = reference.values, None
+        ref_values, weights, live_values, live_weights = reference.values, None, live, None
     else:
         assert reference.edges is not None and reference.counts is not None
-        ref_values = (reference.edges[:-1] + reference.edges[1:]) / 2
+        ref_values = live_values = (reference.edges[:-1] + reference.edges[1:]) / 2
         weights = reference.counts.astype(np.float64)
-    if weights is not None and weights.sum() == 0:
-        return Measure(0.0, None, False)
+        live_weights = _counts(live, reference.edges)
+        if weights.sum() == 0 or live_weights.sum() == 0:
+            return Measure(0.0, None, False)
     mean = np.average(ref_values, weights=weights)
     std = float(np.sqrt(np.average((ref_values - mean) ** 2, weights=weights)))
-    distance = stats.wasserstein_distance(ref_values, live, u_weights=weights)
+    distance = stats.wasserstein_distance(ref_values, live_values, u_weights=weights,
+                                          v_weights=live_weights)
     scale = std if std > 0 else max(abs(float(mean)), 1.0)  # a constant feature: its size
     return Measure(float(distance / scale), None, reference.exact)
 
