@@ -139,7 +139,7 @@ def _log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (tests swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
