@@ -10,7 +10,7 @@ import pytest
 from monitor_helpers import population
 
 from kiln.blueprint.monitor_spec import MonitorSpec
-from kiln.monitor.check import drift_of
+from kiln.monitor.check import drift_of, text_vocabularies
 from kiln.monitor.drift import Series, drift_table, input_matrix
 from kiln.monitor.registry import Reference
 from kiln.monitor.window import window_from_answers
@@ -24,7 +24,8 @@ def _window(bundle: Any, frame: Any) -> Any:
     columns = {n: frame[n].tolist() for n in names}
     head = bundle.outputs[0]
     probabilities = bundle.predict_columns(columns)[head["name"]]
-    return window_from_answers(bundle.fields, columns, probabilities, head["labels"])
+    return window_from_answers(bundle.fields, columns, probabilities, head["labels"],
+                               vocab=text_vocabularies(bundle))
 
 
 def _verdicts(bundle: Any, seeds: range, **shift: Any) -> list[set[str]]:

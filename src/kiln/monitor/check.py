@@ -83,7 +83,8 @@ def check(bundle: str | Path | Bundle, log: str | Path, *, since: float | None =
     """
     loaded = resolve_bundle(bundle)
     spec = spec or spec_of(loaded)
-    window = read_window(log, loaded.fields, since=since, until=until, labels_csv=labels)
+    window = read_window(log, loaded.fields, since=since, until=until, labels_csv=labels,
+                         vocab=text_vocabularies(loaded))
     series, results = drift_of(loaded, window, spec)
     notes = _notes(loaded.profile, series)
     head = loaded.outputs[0]
@@ -110,12 +111,17 @@ def check(bundle: str | Path | Bundle, log: str | Path, *, since: float | None =
 def drift_of(bundle: Bundle, window: Window,
              spec: MonitorSpec) -> tuple[list[Series], list[DriftResult]]:
     """The monitored series of `window` and every drift test on them (corrected)."""
-    vocab = {name: getattr(t, "vocab", []) for name, t in
-             bundle.preprocessor.columns.items() if getattr(t, "kind", "") == "text"}
-    series = build_series(bundle.profile, bundle.fields, bundle.outputs, window, vocab)
+    series = build_series(bundle.profile, bundle.fields, bundle.outputs, window,
+                          text_vocabularies(bundle))
     if len(window) == 0:
         return series, []
     return series, drift_table(series, spec, input_matrix(series))
+
+
+def text_vocabularies(bundle: Bundle) -> dict[str, list[str]]:
+    """Text field → the vocabulary its tokeniser was fitted with."""
+    return {name: t.vocab for name, t in bundle.preprocessor.columns.items()
+            if getattr(t, "kind", "") == "text" and hasattr(t, "vocab")}
 
 
 def resolve_bundle(bundle: str | Path | Bundle) -> Bundle:

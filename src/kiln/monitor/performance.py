@@ -106,7 +106,7 @@ def operations(window: Window) -> dict[str, Any]:
     """Latency percentiles, throughput, error and OOD rates of the window."""
     n = len(window)
     span = float(window.ts[-1] - window.ts[0]) if n > 1 else 0.0
-    requests = len(set(window.request_id.tolist())) if n else 0
+    requests = window.requests if n else 0
     out: dict[str, Any] = {"rows": n, "requests": requests, "errors": window.errors,
                            "error_rate": window.errors / (requests + window.errors)
                            if requests + window.errors else 0.0,

@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from kiln.data.transforms import TextTransform
 from kiln.monitor.drift import Series
 from kiln.monitor.registry import Reference
-from kiln.monitor.window import Window
+from kiln.monitor.window import Window, text_statistics
 
 
 def build_series(profile: Mapping[str, Any], fields: Sequence[Mapping[str, Any]],
@@ -35,7 +34,7 @@ def build_series(profile: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]
             out.append(Series(name, "categorical", _categorical_ref(ref_profile, raw, known),
                               window.columns[name]))
         elif kind == "text":
-            out.extend(_text_series(name, ref_profile, raw, window.columns[name],
+            out.extend(_text_series(name, ref_profile, raw, window,
                                     (vocab or {}).get(name)))
         else:
             for stat in ("pixel_mean", "pixel_std"):
@@ -66,22 +65,6 @@ def _categorical_ref(ref_profile: Mapping[str, Any], raw: Sequence[Any] | None,
                      rows=int(ref_profile.get("count", 0)), known=known)
 
 
-def text_statistics(texts: np.ndarray,
-                    vocab: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per text: length in tokens, and the share of its tokens outside `vocab`."""
-    words = frozenset(vocab or ())
-    lengths = np.full(len(texts), np.nan)
-    oov = np.full(len(texts), np.nan)
-    for i, text in enumerate(texts):
-        if text is None:
-            continue
-        tokens = TextTransform.tokens(text)
-        lengths[i] = len(tokens)
-        if tokens and words:
-            oov[i] = sum(t not in words for t in tokens) / len(tokens)
-    return lengths, oov
-
-
 _REFERENCE_TEXT: dict[int, tuple[Any, Any, tuple[np.ndarray, np.ndarray]]] = {}
 
 
@@ -91,7 +74,7 @@ def _reference_text(raw: Sequence[Any], vocab: Sequence[str] | None,
     hit = _REFERENCE_TEXT.get(id(raw))
     if hit is not None and hit[0] is raw and hit[1] is vocab:
         return hit[2]
-    stats = text_statistics(np.array(list(raw), dtype=object), vocab)
+    stats = text_statistics(list(raw), vocab)
     if len(_REFERENCE_TEXT) > 64:
         _REFERENCE_TEXT.clear()
     _REFERENCE_TEXT[id(raw)] = (raw, vocab, stats)
@@ -99,8 +82,8 @@ def _reference_text(raw: Sequence[Any], vocab: Sequence[str] | None,
 
 
 def _text_series(name: str, ref_profile: Mapping[str, Any], raw: Sequence[Any] | None,
-                 live: np.ndarray, vocab: Sequence[str] | None) -> list[Series]:
-    live_len, live_oov = text_statistics(live, vocab)
+                 window: Window, vocab: Sequence[str] | None) -> list[Series]:
+    live_len = window.columns[f"{name}.length"]
     if raw is None:
         return [Series(f"{name}.length", "numeric",
                        _numeric_ref(ref_profile.get("tokens") or {}, None), live_len)]
@@ -108,7 +91,8 @@ def _text_series(name: str, ref_profile: Mapping[str, Any], raw: Sequence[Any] |
     out = [Series(f"{name}.length", "numeric", Reference("numeric", values=ref_len), live_len)]
     if vocab:
         out.append(Series(f"{name}.oov_share", "numeric",
-                          Reference("numeric", values=ref_oov), live_oov))
+                          Reference("numeric", values=ref_oov),
+                          window.columns[f"{name}.oov_share"]))
     return out
 
 
