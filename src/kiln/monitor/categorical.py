@@ -18,7 +18,9 @@ def share_table(reference: Reference, live: np.ndarray) -> tuple[list[str], np.n
     """Categories and (reference, live) counts; live categories training never saw are
     counted under `__unseen__`. Reference counts are the sample's, or shares × rows."""
     known = reference.known or frozenset()
-    live_counts = Counter(v if v in known or not known else UNSEEN for v in live.tolist())
+    live_counts: Counter[str] = Counter()
+    for value, n in Counter(live.tolist()).items():  # C-level count, then fold unseen ones
+        live_counts[value if value in known or not known else UNSEEN] += n
     if reference.values is not None:
         ref_counts: dict[str, float] = dict(Counter(reference.values.tolist()))
     else:
@@ -70,6 +72,7 @@ def unseen_share(reference: Reference, live: np.ndarray, spec: Any) -> Measure:
     known = reference.known
     if not known or live.size == 0:
         return Measure(0.0, None, True)
-    unseen = ~np.isin(live.astype(str), np.array(sorted(known)))
-    top = Counter(live[unseen].tolist()).most_common(5)
-    return Measure(float(unseen.mean()), None, True, {"examples": [k for k, _ in top]})
+    unseen = Counter({k: n for k, n in Counter(live.tolist()).items() if k not in known})
+    share = sum(unseen.values()) / live.size
+    return Measure(float(share), None, True,
+                   {"examples": [k for k, _ in unseen.most_common(5)]})

@@ -122,7 +122,7 @@ def present(s: Series) -> Series:
     def keep(values: np.ndarray) -> np.ndarray:
         if values.dtype.kind == "f":
             return values[~np.isnan(values)]
-        return values[np.array([v is not None for v in values], dtype=bool)].astype(str)
+        return values[np.asarray(values != None, dtype=bool)]  # noqa: E711  (elementwise)
 
     ref = s.reference
     if ref.values is not None:

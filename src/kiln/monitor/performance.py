@@ -59,10 +59,10 @@ def classification(window: Window, table: Mapping[str, Any] | None,
             "value": float(p.mean()),
             "ci95": _around(float(p.mean()), float(np.sqrt((p * (1 - p)).sum()) / p.size)),
             "calibrated": bool(table)}
-    labelled = np.array([v is not None for v in label], dtype=bool)
+    labelled = np.asarray(label != None, dtype=bool)  # noqa: E711  (elementwise)
     out["labelled_rows"] = int(labelled.sum())
     if labelled.any():
-        right = prediction[labelled].astype(str) == label[labelled].astype(str)
+        right = np.asarray(prediction[labelled] == label[labelled], dtype=bool)
         out["accuracy"] = {"value": float(right.mean()),
                            "ci95": wilson(int(right.sum()), int(right.size))}
         out["f1_macro"] = {"value": macro_f1(prediction[labelled].astype(str),
@@ -70,7 +70,7 @@ def classification(window: Window, table: Mapping[str, Any] | None,
         both = labelled & present
         if both.any():  # how close the estimate was, on the very rows that got labels
             estimate = float(calibrated[both].mean())
-            realised = float((prediction[both].astype(str) == label[both].astype(str)).mean())
+            realised = float(np.mean(prediction[both] == label[both]))
             out["estimate_error"] = {"estimated": estimate, "realised": realised,
                                      "difference": estimate - realised,
                                      "rows": int(both.sum())}
