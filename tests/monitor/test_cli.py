@@ -109,6 +109,20 @@ def test_user_mistakes_are_one_line(kiln_cli: KilnCli, shop_bundle: Any, calm_lo
     assert code == 0  # a calm window posts nothing, so the URL is never used
 
 
+def test_unreachable_webhook(kiln_cli: KilnCli, shop_bundle: Any, drifted_log: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ("monitor", "--log", str(drifted_log), "--bundle", str(shop_bundle.path),
+            "--alert-webhook", f"http://127.0.0.1:{port}/hook")
+    code, _, err = kiln_cli(*args)
+    assert code == 4 and "unreachable" in err
+    code, _, err = kiln_cli(*args, "--every", "0.01s", "--times", "2")
+    assert code == 3 and err.count("unreachable") == 2  # a watch keeps watching
+
+
 def test_registry_reference(kiln_cli: KilnCli, shop_bundle: Any, calm_log: Path) -> None:
     from kiln.registry import promote, register
 

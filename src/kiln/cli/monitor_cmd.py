@@ -53,7 +53,7 @@ def monitor_cmd(
     feature and overall, realised and estimated accuracy, latency, error and OOD rates.
     Exits with status 3 when an alert fires (for cron); thresholds come from the bundle
     blueprint's `monitor:` section."""
-    from kiln.monitor import resolve_bundle
+    from kiln.monitor import AlertDeliveryError, post_webhook, resolve_bundle
 
     span = parse_duration(window)
     interval = parse_duration(every)
@@ -61,7 +61,16 @@ def monitor_cmd(
     loaded = resolve_bundle(bundle)
     done = 0
     while True:
-        report = _once(loaded, log, span, labels, alert_webhook, html, json_out)
+        report = _once(loaded, log, span, labels, html, json_out)
+        if alert_webhook and report.alerts:
+            try:
+                post_webhook(alert_webhook, {
+                    "source": "kiln monitor", "bundle": report.bundle,
+                    "window": report.window, "alerts": [a.to_dict() for a in report.alerts]})
+            except AlertDeliveryError as exc:
+                if interval is None:
+                    raise
+                logging.getLogger("kiln.monitor").error("%s", exc)  # a watch keeps watching
         done += 1
         if interval is None or (times is not None and done >= times):
             break
@@ -71,8 +80,8 @@ def monitor_cmd(
 
 
 def _once(bundle: Any, log: Path, span: float | None, labels: Path | None,
-          webhook: str | None, html: Path | None, json_out: bool) -> MonitorReport:
-    from kiln.monitor import check, post_webhook
+          html: Path | None, json_out: bool) -> MonitorReport:
+    from kiln.monitor import check
     from kiln.monitor.alerts import log_alerts
     from kiln.monitor.page import write_page
 
@@ -81,10 +90,6 @@ def _once(bundle: Any, log: Path, span: float | None, labels: Path | None,
     log_alerts(report.alerts)
     if html is not None:
         write_page(report, html)
-    if webhook and report.alerts:
-        post_webhook(webhook, {"source": "kiln monitor", "bundle": report.bundle,
-                               "window": report.window,
-                               "alerts": [a.to_dict() for a in report.alerts]})
     if json_out:
         print_json(report.to_dict())
     else:
