@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,8 @@ class Window:
     series: numeric fields as float (NaN missing), categorical fields as objects (None
     missing), text fields as `name.length` / `name.oov_share` and image fields as
     `name.pixel_mean` / `name.pixel_std` floats. `request` is a hash of each row's request
-    id, read only when labels are joined from a CSV (None otherwise); `requests` counts the
-    distinct requests of the window."""
+    id when labels are joined from a CSV (0 otherwise; None in memory); `requests` counts the
+    requests of the window (their record 0)."""
 
     since: float | None
     until: float | None
@@ -69,6 +70,7 @@ def read_window(log: str | Path, fields: Sequence[Mapping[str, Any]], *,
         where, args = prediction_log._window(since, until, None, False)
         sql = ("SELECT p.id, p.ts, p.record, p.prediction, p.confidence, p.ood != '[]', "
                "p.latency_ms, f.label, " + ("p.request_id" if extra is not None else "NULL")
+               + ", p.model, p.version"
                + "".join(f", {_extract(f)}" for f in fields)
                + " FROM predictions p LEFT JOIN feedback f ON f.request_id = p.request_id "
                f"AND f.record = p.record{where}")
@@ -76,12 +78,6 @@ def read_window(log: str | Path, fields: Sequence[Mapping[str, Any]], *,
             cursor = conn.execute(sql, args)
             while rows := cursor.fetchmany(CHUNK):
                 reader.add(rows)
-            # counted by SQLite: no per-row strings in Python for them
-            requests = conn.execute(f"SELECT COUNT(DISTINCT p.request_id) FROM predictions p"
-                                    f"{where}", args).fetchone()[0]
-            versions = {f"{m}:{v}": n for m, v, n in conn.execute(
-                f"SELECT p.model, p.version, COUNT(*) FROM predictions p{where} "
-                f"GROUP BY p.model, p.version", args)}
         except sqlite3.DatabaseError as exc:
             raise DataError(f"prediction log {log}: cannot be read ({exc})",
                             where=str(log)) from None
@@ -89,7 +85,7 @@ def read_window(log: str | Path, fields: Sequence[Mapping[str, Any]], *,
     finally:
         conn.close()
     window = reader.window(since, until, errors)
-    window.requests, window.versions = int(requests), versions
+    window.versions = {f"{m}:{v}": n for (m, v), n in reader.versions.items()}
     if extra is not None:
         window.label = _overlay(window, extra)
     return window
@@ -103,11 +99,13 @@ class _Reader:
         self.fields = fields
         self.vocab = vocab
         self.parts: list[dict[str, np.ndarray]] = []
+        self.versions: Counter[tuple[str, str]] = Counter()
         self.interned: dict[Any, Any] = {}  # one str object per distinct category or label
         self.text_memo: dict[str, tuple[float, float]] = {}
 
     def add(self, rows: list[tuple[Any, ...]]) -> None:
         cols = list(zip(*rows, strict=True))
+        self.versions.update(zip(cols[9], cols[10], strict=True))
         part = {"id": np.array(cols[0], dtype=np.int64), "ts": np.array(cols[1], np.float64),
                 "record": np.array(cols[2], dtype=np.int64),
                 "prediction": self._objects(cols[3]),
@@ -117,7 +115,7 @@ class _Reader:
                 "label": self._objects(cols[7]),
                 "request": np.array([0 if r is None else hash(r) for r in cols[8]],
                                     dtype=np.int64)}
-        for f, column in zip(self.fields, cols[9:], strict=True):
+        for f, column in zip(self.fields, cols[11:], strict=True):
             part.update(series_of(f, column, self))
         self.parts.append(part)
 
@@ -148,7 +146,8 @@ class _Reader:
         return Window(since, until, joined["ts"], joined["request"], joined["record"],
                       {k: joined[k] for k in names}, joined["prediction"],
                       joined["confidence"], joined["ood"], joined["latency_ms"],
-                      joined["label"], {}, errors)
+                      joined["label"], {}, errors,
+                      requests=int(np.count_nonzero(joined["record"] == 0)))
 
 
 def series_of(f: Mapping[str, Any], column: Sequence[Any], reader: _Reader | None = None,
