@@ -11,6 +11,7 @@ Tables (one row per answered *record*, not per request):
     predictions(id, request_id, record, ts, model, version, inputs, outputs, prediction,
                 confidence, ood, latency_ms, shadow)
     feedback(request_id, record, label, ts)        -- joins predictions on (request_id, record)
+    errors(ts, request_id, status, kind)           -- requests answered with an error
 
 `inputs` is the record as the client sent it (JSON object, field → value); `outputs` the
 answer per head (JSON, as `Bundle.predict` returns it); `prediction` the first head's label
@@ -56,6 +57,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     ts REAL NOT NULL,
     PRIMARY KEY (request_id, record)
 );
+CREATE TABLE IF NOT EXISTS errors (
+    ts REAL NOT NULL,
+    request_id TEXT,
+    status INTEGER NOT NULL,
+    kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS errors_ts ON errors (ts);
 """
 COLUMNS = ("request_id", "record", "ts", "model", "version", "inputs", "outputs",
            "prediction", "confidence", "ood", "latency_ms", "shadow")
@@ -151,6 +159,24 @@ def add_feedback(conn: sqlite3.Connection, request_id: str, labels: Sequence[Any
                          [(request_id, i, _label_text(v), stamp)
                           for i, v in enumerate(labels)])
     return True
+
+
+def add_error(conn: sqlite3.Connection, *, status: int, kind: str,
+              request_id: str | None = None, ts: float | None = None) -> None:
+    """Record one request answered with an error (HTTP `status`, the error's `kind`)."""
+    with conn:
+        conn.execute("INSERT INTO errors (ts, request_id, status, kind) VALUES (?, ?, ?, ?)",
+                     (time.time() if ts is None else ts, request_id, status, kind))
+
+
+def count_errors(conn: sqlite3.Connection, *, since: float | None = None,
+                 until: float | None = None) -> int:
+    """Requests answered with an error in the window (0 for a log without the table)."""
+    where, args = _window(since, until, None, None)
+    try:
+        return int(conn.execute(f"SELECT COUNT(*) FROM errors p{where}", args).fetchone()[0])
+    except sqlite3.OperationalError:  # a log written before the errors table existed
+        return 0
 
 
 def read(conn: sqlite3.Connection, *, since: float | None = None, until: float | None = None,

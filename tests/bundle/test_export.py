@@ -59,6 +59,9 @@ def test_export_predicts_like_the_trained_model(trained: tuple[Any, Path],
     got = np.array([[a["label"]["probabilities"][lab] for lab in labels] for a in answers])
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert [a["label"]["label"] for a in answers] == [labels[i] for i in expected.argmax(1)]
+    # the monitor's reference sample and the confidence calibrated on the validation split
+    assert bundle.profile["sample"]["rows"] == min(len(data.train), 2000)
+    assert sum(bundle.profile["outputs"]["label"]["calibration"]["count"]) == len(data.val)
 
 
 def test_export_a_compressed_variant_and_refuse_unknown(trained: tuple[Any, Path],

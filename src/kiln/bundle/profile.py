@@ -17,6 +17,8 @@ import numpy as np
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 BINS = 20
 TOP_CATEGORIES = 100  # the rest are summed under "__other__"
+SAMPLE_ROWS = 2000  # raw training rows kept for exact two-sample drift tests (seeded sample)
+TEXT_CHARS = 2000  # a sampled text longer than this is cut (length and OOV share stay honest)
 
 
 def numeric_profile(values: np.ndarray, *, bins: int = BINS,
@@ -113,20 +115,84 @@ def field_text(value: Any) -> str:
     return str(value)
 
 
+def reference_sample(fields: Sequence[Mapping[str, Any]],
+                     columns: Mapping[str, Sequence[Any]], outputs: Sequence[Mapping[str, Any]],
+                     decoded: Mapping[str, np.ndarray], *,
+                     rows: int = SAMPLE_ROWS) -> dict[str, Any]:
+    """A seeded sample of raw training rows, aligned across fields and model outputs, for the
+    monitor's exact tests (KS, the domain classifier). Images are kept as their per-row pixel
+    mean and spread, texts cut at `TEXT_CHARS`; outputs as predicted class (or value) and
+    confidence. `columns` and `decoded` must hold the same rows in the same order."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    take = np.arange(n) if n <= rows else \
+        np.sort(np.random.default_rng(1).choice(n, size=rows, replace=False))
+    sample: dict[str, Any] = {}
+    for f in fields:
+        values = [columns[f["name"]][i] for i in take]
+        sample[f["name"]] = _sample_values(f["type"], values)
+    heads: dict[str, Any] = {}
+    for o in outputs:
+        out = np.asarray(decoded[o["name"]], dtype=np.float64)
+        if len(out) != n:
+            return {"rows": int(take.size), "fields": sample, "outputs": {}}
+        out = out[take].reshape(len(take), -1)
+        if o["type"] == "classification":
+            labels = o.get("labels") or [str(i) for i in range(out.shape[1])]
+            heads[o["name"]] = {"prediction": [labels[i] for i in out.argmax(axis=1)],
+                                "confidence": [round(float(c), 6) for c in out.max(axis=1)]}
+        elif o["type"] == "regression":
+            heads[o["name"]] = {"prediction": [float(v) for v in out[:, 0]]}
+    return {"rows": int(take.size), "fields": sample, "outputs": heads}
+
+
+def _sample_values(kind: str, values: Sequence[Any]) -> Any:
+    if kind == "numeric":
+        return [None if v is None or v != v else float(v) for v in values]
+    if kind in ("categorical", "binary"):
+        return [None if v is None else field_text(v) for v in values]
+    if kind == "text":
+        return [None if v is None else str(v)[:TEXT_CHARS] for v in values]
+    pixels = [np.asarray(v, dtype=np.float64) if not isinstance(v, (str, bytes)) else None
+              for v in values]
+    return {"pixel_mean": [None if p is None else float(p.mean()) for p in pixels],
+            "pixel_std": [None if p is None else float(p.std()) for p in pixels]}
+
+
+def calibration_table(probabilities: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    """Rows and correct answers per confidence bin on a held-out split: what confidence-based
+    accuracy estimation (`kiln monitor`) maps a live confidence through."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(truth).ravel()
+    edges = np.linspace(0.0, 1.0, BINS + 1)
+    index = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, BINS - 1)
+    return {"split": "val", "edges": [float(e) for e in edges],
+            "count": np.bincount(index, minlength=BINS).astype(int).tolist(),
+            "correct": np.bincount(index, weights=correct, minlength=BINS).astype(int).tolist()}
+
+
 def build_profile(fields: Sequence[Mapping[str, Any]], columns: Mapping[str, Sequence[Any]],
                   inputs: Mapping[str, np.ndarray], outputs: Sequence[Mapping[str, Any]],
-                  decoded: Mapping[str, np.ndarray]) -> dict[str, Any]:
+                  decoded: Mapping[str, np.ndarray],
+                  calibration: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                  ) -> dict[str, Any]:
     """The whole profile.json: training-split distributions of fields, outputs, confidence.
 
     `columns`: raw training values per field; `inputs`: preprocessed model inputs;
-    `decoded`: the bundle model's decoded outputs on those inputs, per head.
+    `decoded`: the bundle model's decoded outputs on those inputs, per head;
+    `calibration`: per classification head, (probabilities, true class ids) on the
+    validation split.
     """
     rows = len(next(iter(inputs.values()))) if inputs else 0
-    return {
+    profile: dict[str, Any] = {
         "split": "train",
         "rows": rows,
         "inputs": {f["name"]: field_profile(f, columns[f["name"]], inputs.get(f["input"]))
                    for f in fields},
         "outputs": {o["name"]: output_profile(o, decoded[o["name"]], o.get("labels"))
                     for o in outputs},
+        "sample": reference_sample(fields, columns, outputs, decoded),
     }
+    for head, (probabilities, truth) in (calibration or {}).items():
+        profile["outputs"][head]["calibration"] = calibration_table(probabilities, truth)
+    return profile

@@ -56,7 +56,8 @@ def export(run: Any, *, variant: str = "fp32", output: str | Path, zip: bool = F
         signature=run.signature, features=data.features,
         train_columns=_train_columns(data), train_inputs=data.train.inputs, metrics=metrics,
         blueprint_yaml=(Path(run.dir) / "blueprint.yaml").read_text(encoding="utf-8"),
-        source_run=run.id, variant=variant, zip=zip, overwrite=overwrite)
+        source_run=run.id, variant=variant, zip=zip, overwrite=overwrite,
+        calibration_split=(data.val.inputs, data.val.targets) if len(data.val) else None)
 
 
 def write_bundle(destination: Path, *, model_onnx: bytes, preprocessor: Preprocessor,
@@ -64,11 +65,15 @@ def write_bundle(destination: Path, *, model_onnx: bytes, preprocessor: Preproce
                  train_columns: Mapping[str, Sequence[Any]],
                  train_inputs: Mapping[str, np.ndarray], metrics: dict[str, Any],
                  blueprint_yaml: str, source_run: str | None, variant: str,
-                 zip: bool = False, overwrite: bool = False) -> Path:
+                 zip: bool = False, overwrite: bool = False,
+                 calibration_split: tuple[Mapping[str, np.ndarray],
+                                          Mapping[str, np.ndarray]] | None = None) -> Path:
     """Assemble a bundle from its parts and move it into place atomically.
 
     `train_columns` are raw training values per feature and `train_inputs` their
-    preprocessed arrays (for the signature's ranges and the reference profile).
+    preprocessed arrays (for the signature's ranges and the reference profile);
+    `calibration_split` (validation inputs, targets) calibrates the confidence for the
+    monitor's accuracy estimate.
     """
     input_of = {name: spec.name for spec in signature.inputs for name in spec.features}
     fields = describe_fields(features, train_columns, input_of)
@@ -80,8 +85,9 @@ def write_bundle(destination: Path, *, model_onnx: bytes, preprocessor: Preproce
         "model.onnx": model_onnx,
         "preprocessing.json": _json_bytes(preprocessor.to_dict()),
         "signature.json": _json_bytes(sig),
-        "profile.json": _json_bytes(build_profile(fields, train_columns, train_inputs,
-                                                  outputs, decoded)),
+        "profile.json": _json_bytes(build_profile(
+            fields, train_columns, train_inputs, outputs, decoded,
+            _calibration(model_onnx, signature, preprocessor, calibration_split))),
         "metrics.json": _json_bytes(metrics),
         "blueprint.yaml": blueprint_yaml.encode(),
     }
@@ -90,6 +96,19 @@ def write_bundle(destination: Path, *, model_onnx: bytes, preprocessor: Preproce
                               extra={"parity": parity} if parity else None)
     files[MANIFEST] = manifest_bytes(manifest)
     return _place(files, _destination(destination, zip, overwrite), zip)
+
+
+def _calibration(model: bytes, signature: Signature, preprocessor: Preprocessor,
+                 split: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]] | None,
+                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per classification head: (probabilities, true class ids) on the validation split."""
+    heads = [o.name for o in signature.outputs if o.type == "classification"]
+    if split is None or not heads:
+        return {}
+    inputs, targets = split
+    rows = _sample(len(next(iter(inputs.values()))), PROFILE_ROWS)  # as _run_onnx samples
+    decoded = preprocessor.decode(_run_onnx(model, signature, inputs))
+    return {h: (decoded[h], np.asarray(targets[h])[rows]) for h in heads if h in targets}
 
 
 def _destination(output: Path, zip: bool, overwrite: bool) -> Path:
