@@ -58,9 +58,9 @@ def make_shop_bundle(destination: Path, *, train_rows: int = 3000, val_rows: int
     import torch
 
     from kiln.blueprint import dump_blueprint
-    from kiln.bundle import write_bundle
-    from kiln.compress.onnx_export import export_onnx
     from kiln.data.preprocessing import Preprocessor
+    from kiln.export import write_bundle
+    from kiln.model.onnx_export import export_onnx
     from kiln.model.signature import Signature, inputs_from_features, outputs_from_task
 
     bp = shop_blueprint()
