@@ -198,6 +198,9 @@ class DataSpec(Section):
     split: SplitSpec = Field(default_factory=SplitSpec)
     # Features whose values define slices for per-slice metrics in `kiln evaluate`.
     slices: list[str] = Field(default_factory=list)
+    # ±inf in a numeric feature: stop (error, naming column and rows), treat it as missing
+    # (impute), or clip it to the column's finite range. Error by default: it is never right.
+    non_finite: Literal["error", "impute", "clip"] = "error"
 
     @field_validator("features")
     @classmethod

@@ -21,6 +21,7 @@ from kiln.data.checks import (
     missing_mask,
     raise_on_errors,
 )
+from kiln.data.finite import check_non_finite, resolve_non_finite
 from kiln.data.hashing import fingerprint, row_hashes, table_hashes
 from kiln.data.prepared import CheckResult, PreparedData, Split
 from kiln.data.preprocessing import Preprocessor
@@ -58,6 +59,8 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
 
     frame = table.frame
     checks = [schema_check(table, features, target_columns), *check_types(frame, features)]
+    checks += check_non_finite(frame, features, task, spec.non_finite)
+    frame = resolve_non_finite(frame, features, spec.non_finite)
     checks += check_missing(frame, features, target_columns)
     frame = drop_incomplete_rows(frame, features, target_columns)
     image_columns = [f.name for f in features if f.type == "image"]
@@ -75,7 +78,8 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
     raise_on_errors(checks)
 
     needed = names + target_columns
-    preprocessor = Preprocessor(features, task.targets).fit(_columns(frame, needed, split.train))
+    preprocessor = Preprocessor(features, task.targets, non_finite=spec.non_finite)
+    preprocessor.fit(_columns(frame, needed, split.train))
     splits = {}
     for split_name, rows in split.named().items():
         columns = _columns(frame, needed, rows)
