@@ -105,6 +105,10 @@ def infer_task(df: pd.DataFrame, target: str) -> TaskType:
     values = df[target].dropna()
     if values.empty:
         raise DataError(f"target {target!r}: every value is missing")
+    if values.nunique() == 1:
+        raise DataError(f"target {target!r} has one class ({_plain(values.iloc[0])!r}) — a "
+                        f"classifier needs at least two; check the target column, or choose "
+                        f"another target", where=target)
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return "classification"
     if values.nunique() > MAX_CATEGORIES or not _integral(values):
