@@ -153,7 +153,8 @@ class NumericTransform(ColumnTransform):
         missing = np.isnan(x)
         self._check_missing(missing)
         x[missing] = self.fill
-        return ((x - self.center) / self.scale).astype(np.float32)
+        with np.errstate(over="ignore"):  # a float32 overflow is inf: callers check
+            return ((x - self.center) / self.scale).astype(np.float32)
 
     def _finite(self, x: np.ndarray) -> np.ndarray:
         """Apply data.non_finite to ±inf: error naming the rows, missing, or clipped."""
