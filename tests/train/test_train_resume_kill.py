@@ -29,7 +29,7 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path: Path, kiln_home: Path) -> 
     killed = kiln("train", str(path), "--quiet", env=env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     run = load_run("latest")
-    assert run.status == "running"  # what a killed process leaves behind
+    assert run.status == "interrupted"  # run.json says running; its process is gone
     assert not (run.dir / "metrics.json").exists()
 
     del env[KILL_AFTER_EPOCH]

@@ -16,6 +16,7 @@ import torch
 
 from kiln.errors import RunError
 from kiln.train.loop import EpochCallback, FitResult, Loop, select_device
+from kiln.train.owner import process_owner
 from kiln.train.progress import make_progress
 from kiln.train.run import (
     Run,
@@ -103,7 +104,7 @@ def resume_run(ref: str, *, data: PreparedData | None = None, quiet: bool = Fals
             tracker = Tracker.reopen(mlflow_id)
             tracker.backfill(loop.history)
         resumed = [*run.info.get("resumed", []), {"at": now_iso(), "epoch": loop.epoch}]
-        update_info(run, status="running", resumed=resumed)
+        update_info(run, status="running", resumed=resumed, owner=process_owner())
         return execute(run, loop, tracker)
 
 
