@@ -356,6 +356,8 @@ class Blueprint(Section):
 
     # Where the blueprint was read from: relative paths (data, plugins) resolve against it.
     _path: Path | None = PrivateAttr(default=None)
+    # Key path → line in that file, for errors found after loading (kiln.blueprint.locate).
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @property
     def path(self) -> Path | None:
