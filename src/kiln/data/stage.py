@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kiln.data.cardinality import check_cardinality
 from kiln.data.checks import (
     check_classes,
     check_constant,
@@ -66,6 +67,7 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
     image_columns = [f.name for f in features if f.type == "image"]
     hashes = table_hashes(frame, image_columns)
     checks += check_constant(features, hashes)
+    checks += check_cardinality(frame, features)
     checks += check_classes(frame, task, spec.split)
     raise_on_errors(checks)
 
