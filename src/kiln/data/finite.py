@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from kiln.blueprint.schema import FeatureSpec, TaskSpec
 
 POLICIES = ("error", "impute", "clip")
+# A regression target beyond this cannot be answered in float32 (max 3.4e38) with headroom
+# for predictions a few million standard deviations out.
+TARGET_LIMIT = 1e32
 FIX = "fix the values, or set data.non_finite: impute (treat as missing) or clip"
 
 
@@ -86,6 +89,15 @@ def check_non_finite(frame: pd.DataFrame, features: Sequence[FeatureSpec], task:
                                        f"target {column!r}: {len(rows)} non-finite value(s) "
                                        f"(±inf) at row {_rows(rows)} — fix or remove those "
                                        f"rows"))
+            continue
+        values = frame[column].to_numpy(dtype=np.float64)
+        huge = np.flatnonzero(np.abs(np.nan_to_num(values)) > TARGET_LIMIT)
+        if len(huge):
+            results.append(CheckResult("non-finite", "error",
+                                       f"target {column!r}: {len(huge)} value(s) beyond "
+                                       f"±{TARGET_LIMIT:.0e} at row {_rows(huge)} — answers are "
+                                       f"float32 and would overflow; rescale the column "
+                                       f"(divide it, or take a log)"))
     return results or [CheckResult("non-finite", "ok", "no infinite values")]
 
 
@@ -118,3 +130,23 @@ def clip_to_finite(values: np.ndarray) -> np.ndarray:
     finite = values[np.isfinite(values)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     return np.where(values == np.inf, high, np.where(values == -np.inf, low, values))
+
+
+def check_scaled(inputs: dict[str, np.ndarray], groups: dict[str, list[str]],
+                 rows: np.ndarray) -> None:
+    """Raise `DataError` for a finite value that overflows float32 once scaled (1e300 when
+    training saw values near 1): it would reach the model as inf. `groups`: model input →
+    its feature names (`Preprocessor.inputs`); `rows`: table positions of the split's rows."""
+    from kiln.errors import DataError
+
+    for name, array in inputs.items():
+        if array.dtype.kind != "f":
+            continue
+        bad = ~np.isfinite(array.reshape(len(array), -1))  # (N, F)
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            features = groups.get(name, [name])
+            feature = features[column] if len(features) > 1 else features[0]
+            raise DataError(f"column {feature!r}, row {int(rows[row]) + 1}: the value is too "
+                            f"large in magnitude for the model once scaled (beyond float32) "
+                            f"— fix it, or remove the row", where=feature)

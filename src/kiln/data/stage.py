@@ -22,7 +22,7 @@ from kiln.data.checks import (
     missing_mask,
     raise_on_errors,
 )
-from kiln.data.finite import check_non_finite, resolve_non_finite
+from kiln.data.finite import check_non_finite, check_scaled, resolve_non_finite
 from kiln.data.hashing import fingerprint, row_hashes, table_hashes
 from kiln.data.prepared import CheckResult, PreparedData, Split
 from kiln.data.preprocessing import Preprocessor
@@ -85,8 +85,9 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
     splits = {}
     for split_name, rows in split.named().items():
         columns = _columns(frame, needed, rows)
-        splits[split_name] = Split(preprocessor.transform(columns),
-                                   preprocessor.transform_targets(columns), rows)
+        inputs = preprocessor.transform(columns)
+        check_scaled(inputs, preprocessor.inputs, rows)
+        splits[split_name] = Split(inputs, preprocessor.transform_targets(columns), rows)
     return PreparedData(
         signature=_signature(blueprint, features, preprocessor),
         features=features, train=splits["train"], val=splits["val"], test=splits["test"],

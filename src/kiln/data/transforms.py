@@ -61,6 +61,16 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+def mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per column of (N,) or (N, K) values without overflow: computed on
+    values scaled to |x| <= 1 (the square of 1e200 would be inf), then scaled back."""
+    x = x.reshape(len(x), -1)
+    size = np.abs(x).max(axis=0)
+    size[~(size > 0)] = 1.0
+    scaled = x / size
+    return size * scaled.mean(axis=0), size * scaled.std(axis=0)
+
+
 def _missing_error(feature: FeatureSpec, rows: np.ndarray) -> DataError:
     shown = ", ".join(str(int(r) + 1) for r in rows[:5])
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
@@ -141,8 +151,8 @@ class NumericTransform(ColumnTransform):
             uniques, counts = np.unique(present, return_counts=True)
             self.fill = float(uniques[np.argmax(counts)])
         if self.feature.scale == "standard":
-            std = float(present.std())
-            self.center, self.scale = float(present.mean()), std if std > 0 else 1.0
+            mean, std = mean_std(present)
+            self.center, self.scale = float(mean[0]), float(std[0]) or 1.0
         elif self.feature.scale == "minmax":
             span = float(present.max() - present.min())
             self.center, self.scale = float(present.min()), span if span > 0 else 1.0
