@@ -67,3 +67,4 @@ def test_a_run_compressed_twice_selects_the_same_variant(digits_run_dir: Path,
     first = compress(run, tracking=False, timing_budget_s=0.2, threads=1)
     second = compress(run, tracking=False, timing_budget_s=0.2, threads=1)
     assert first.selected == second.selected, (first.reason, second.reason)
+
