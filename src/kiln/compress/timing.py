@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 LATENCY_BATCH = 1
 THROUGHPUT_BATCH = 64
 DEFAULT_THREADS = 1  # one intra-op thread: stable numbers, and how a replica usually serves
-ROUNDS = 5  # more, shorter rounds (same time in all): a steadier read of the noise
-MAX_ROUNDS = 9  # extra rounds while the comparison of two variants is still undecided
+ROUNDS = 7  # more, shorter rounds (same time in all): a steadier read of the noise
+MAX_ROUNDS = 11  # extra rounds while the comparison of two variants is still undecided
 WARMUP = 10
 MIN_CALLS = 10  # per round and batch size, whatever the time budget
 
