@@ -27,3 +27,11 @@ def test_errors_name_the_record_in_the_whole_list(digits_bundle: Parts) -> None:
     assert caught.value.where == "records[10].image"
     with pytest.raises(BundleError, match="batch_rows: 0"):
         load(digits_bundle.path).predict(records, batch_rows=0)
+
+
+def test_not_a_list_is_refused_before_chunking(digits_bundle: Parts) -> None:
+    bundle = load(digits_bundle.path)
+    with pytest.raises(BundleError, match="records: expected a list of objects"):
+        bundle.predict({"image": digits_bundle.records[0]["image"]})  # type: ignore[arg-type]
+    with pytest.raises(BundleError, match="records: empty"):
+        bundle.predict([])

@@ -135,8 +135,9 @@ class Bundle:
         if batch_rows < 1:
             raise BundleError(f"batch_rows: {batch_rows} — must be at least 1",
                               where="batch_rows")
-        if isinstance(records, Sequence) and len(records) == 0:
-            raise BundleError("records: empty — send at least one record", where="records")
+        if isinstance(records, Mapping) or not isinstance(records, Sequence) \
+                or len(records) == 0:
+            self.read(records)  # raises: not a list of records, or an empty one
         answers: list[dict[str, Any]] = []
         for first in range(0, len(records), batch_rows):
             chunk = records[first:first + batch_rows]
