@@ -159,7 +159,8 @@ def test_flags_values_outside_training(mixed_bundle: Parts, digits_bundle: Parts
     flags = bundle.flags([ordinary, odd])
     assert flags[0] == []
     assert any(f.startswith("a: 1e+06 above the training maximum") for f in flags[1])
-    assert "city: 'rome' was not seen in training" in flags[1] and len(flags[1]) == 2
+    assert "city: 'rome' was not seen in training" in flags[1] and len(flags[1]) == 3
+    assert "b: missing, imputed" in flags[1]  # an imputed value is answered and flagged
     image = (np.asarray(digits_bundle.records[0]["image"]) * 0 - 5).tolist()
     assert load(digits_bundle.path).flags([{"image": image}])[0] == [
         "image: -5 below the training minimum 0"]

@@ -77,7 +77,8 @@ def test_over_budget_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 BAD = [
     ("- relu", "- relu6", 'unknown block \'relu6\' — did you mean "relu"?'),
-    ("units: 16", "units: -4", "architecture.trunk[0].units: -4 is not a positive integer"),
+    ("units: 16", "units: -4", "architecture.trunk[0].units (line 10): -4 is not a positive "
+                               "integer"),
     ("budgets:", "budget:", "unknown key 'budget' — did you mean \"budgets\"?"),
     ("num_classes: 3}", "num_classes: 3", "YAML syntax error"),
     ("architecture:", "plugins: [missing_plugin.py]\narchitecture:", "does not exist"),

@@ -36,8 +36,8 @@ NUMERIC = [{"name": "x", "type": "numeric"}, {"name": "y", "type": "numeric"}]
 def test_clean_table_is_all_ok(tmp_path: Path) -> None:
     data = prepare_data(make_blueprint(tmp_path, write(tmp_path, base()), features=NUMERIC))
     assert {c.level for c in data.checks} == {"ok"}
-    assert [c.name for c in data.checks] == ["schema", "missing", "constant", "balance",
-                                             "leakage"]
+    assert [c.name for c in data.checks] == ["schema", "non-finite", "missing", "constant",
+                                             "balance", "leakage"]
 
 
 def test_missing_values_imputed_or_dropped(tmp_path: Path) -> None:

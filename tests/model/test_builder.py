@@ -88,19 +88,21 @@ def trunk(*blocks: Any) -> Any:
 
 @pytest.mark.parametrize(("edit", "error", "expected"), [
     (trunk({"linear": {"units": 8}}, "relu6"), BlueprintError,
-     r"architecture.trunk\[1\]: unknown block 'relu6' — did you mean \"relu\"\?"),
+     r"architecture.trunk\[1\] \(line \d+\): unknown block 'relu6' — did you mean \"relu\"\?"),
     (lambda raw: raw["architecture"]["encoders"]["image"].__setitem__(3, {"linear": {
         "units": 10}}), ShapeError,
      r"architecture.encoders.image\[3\] \(linear\): expects \(N, features\) or \(N, length, "
      r"features\), got \(N, 32, 4, 4\) — add a flatten or global_avg_pool block before it"),
     (trunk({"linear": {"units": 8}}, "relu", {"linear": {"units": -4}}), BlueprintError,
-     r"architecture.trunk\[2\].units: -4 is not a positive integer"),
+     r"architecture.trunk\[2\].units \(line \d+\): -4 is not a positive integer"),
     (trunk({"linear": {"unit": 8}}), BlueprintError,
-     r"trunk\[0\].unit: unknown argument of 'linear' — did you mean \"units\"\?"),
+     r"trunk\[0\].unit \(line \d+\): unknown argument of 'linear' — did you mean \"units\"\?"),
     (lambda raw: raw["architecture"].__setitem__("combiner", "atention"), BlueprintError,
-     r"architecture.combiner: unknown combiner 'atention' — did you mean \"attention\"\?"),
+     r"architecture.combiner \(line \d+\): unknown combiner 'atention' — did you mean "
+     r"\"attention\"\?"),
     (lambda raw: raw["architecture"]["encoders"].__setitem__("imgae", ["flatten"]),
-     BlueprintError, r"encoders.imgae: no input named 'imgae' — did you mean \"image\"\?"),
+     BlueprintError,
+     r"encoders.imgae \(line \d+\): no input named 'imgae' — did you mean \"image\"\?"),
     (trunk({"conv1d": {"out_channels": 4}}), ShapeError,
      r"architecture.trunk\[0\] \(conv1d\): expects \(N, channels, length\), got \(N, \d+\)"),
     (lambda raw: raw["data"]["features"][3].pop("categories"), BlueprintError,
@@ -140,12 +142,14 @@ def test_model_class_errors(tmp_path: Path) -> None:
                                            if kwargs else {"model": name})
 
     path = blueprint_file(tmp_path, whole("examples_models.tiny:TinyNett"))
-    with pytest.raises(PluginError, match=r"architecture.model: module 'examples_models.tiny' "
-                                          r"has no class 'TinyNett' — did you mean \"TinyNet\""):
+    with pytest.raises(PluginError, match=r"architecture.model \(line \d+\): module "
+                                          r"'examples_models.tiny' has no class 'TinyNett' "
+                                          r"— did you mean \"TinyNet\""):
         build(path)
     path = blueprint_file(tmp_path, whole("no_such_pkg.nets:Net"))
     with pytest.raises(PluginError, match=r"cannot import module 'no_such_pkg.nets'"):
         build(path)
     path = blueprint_file(tmp_path, whole("examples_models.tiny:TinyNet", width=3))
-    with pytest.raises(PluginError, match=r"architecture.kwargs: .*rejected its arguments"):
+    with pytest.raises(PluginError,
+                       match=r"architecture.kwargs \(line \d+\): .*rejected its arguments"):
         build(path)

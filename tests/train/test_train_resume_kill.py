@@ -59,7 +59,7 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path: Path, kiln_home: Path) -> 
                             capture_output=True, text=True, env=env, timeout=300, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     run = load_run("latest")
-    assert run.status == "running"  # what a killed process leaves behind
+    assert run.status == "interrupted"  # run.json says running; its process is gone
     assert not (run.dir / "metrics.json").exists()
 
     resumed = kiln("train", "--resume", run.id, "--quiet", "--json", env=env)

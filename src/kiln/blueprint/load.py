@@ -36,6 +36,7 @@ def load_blueprint(source: str | Path | dict[str, Any], *, allow_search: bool = 
     blueprint = validate(raw, where=where, lines=lines)
     if path is not None:
         blueprint._path = path.resolve()
+        blueprint._lines = lines
     return blueprint
 
 
@@ -130,6 +131,11 @@ def format_validation_error(exc: ValidationError, raw: Any, lines: dict[str, int
             hint = did_you_mean(str(err.get("input")), choices)
             messages.append(f"{at}: {err.get('input')!r} is not accepted{hint} "
                             f"({msg.lower()})")
+        elif kind == "string_type" and isinstance(err.get("input"), bool):
+            words = "yes / on / true" if err["input"] else "no / off / false"
+            messages.append(f"{at}: YAML read an unquoted {words} as the boolean "
+                            f"{str(err['input']).lower()}, not text — quote it "
+                            f"(\"{words.split()[0]}\")")
         elif kind in ("value_error", "assertion_error"):
             messages.append(f"{at}: {msg}" if loc else msg)
         else:

@@ -193,6 +193,9 @@ class DataSpec(Section):
     split: SplitSpec = Field(default_factory=SplitSpec)
     # Features whose values define slices for per-slice metrics in `kiln evaluate`.
     slices: list[str] = Field(default_factory=list)
+    # ±inf in a numeric feature: stop (error, naming column and rows), treat it as missing
+    # (impute), or clip it to the column's finite range. Error by default: it is never right.
+    non_finite: Literal["error", "impute", "clip"] = "error"
 
     @field_validator("features")
     @classmethod
@@ -348,6 +351,8 @@ class Blueprint(Section):
 
     # Where the blueprint was read from: relative paths (data, plugins) resolve against it.
     _path: Path | None = PrivateAttr(default=None)
+    # Key path → line in that file, for errors found after loading (kiln.blueprint.locate).
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @property
     def path(self) -> Path | None:

@@ -3,28 +3,30 @@
 A *field* is one raw column as a client sends it (a number, a category, a text, an image);
 a model *input* is what preprocessing makes of one or more fields. `signature.json` holds
 both: the fields with their types, the ranges and categories seen in training, and the
-model inputs and outputs. `records_to_columns` turns JSON-like records into the columns the
-preprocessor transforms, naming the record and field of any value that cannot be used.
+model inputs and outputs. `read_records` turns JSON-like records into the columns the
+preprocessor transforms by the rule of `kiln.bundle.values`, naming the record and field of
+any value that cannot be used.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kiln.bundle.profile import field_text
+from kiln.bundle.values import EXPECTED, check_value, where
 from kiln.errors import BundleError
 
 if TYPE_CHECKING:
     from kiln.blueprint.schema import FeatureSpec
 
 MAX_CATEGORIES = 1000  # a longer vocabulary is cut in signature.json (most frequent first)
-EXPECTED = {"numeric": "a number", "binary": "a number, a boolean or a string",
-            "categorical": "a string or a number", "text": "a string",
-            "image": "an array of pixel values, a file path or encoded bytes"}
+__all__ = ["EXPECTED", "Records", "describe_fields", "out_of_range", "read_records",
+           "records_to_columns"]
 
 
 def describe_fields(features: Sequence[FeatureSpec], columns: Mapping[str, Sequence[Any]],
@@ -63,87 +65,64 @@ def describe_fields(features: Sequence[FeatureSpec], columns: Mapping[str, Seque
     return fields
 
 
-def records_to_columns(records: Sequence[Mapping[str, Any]],
-                       fields: Sequence[Mapping[str, Any]], *,
-                       allow_paths: bool = False) -> dict[str, list[Any]]:
-    """Check `records` against `fields` and return one list of values per field.
+@dataclass
+class Records:
+    """Checked records: one list of values per field (None: impute it), and per record the
+    notes on what was done to its values (imputed, clipped) for `Bundle.flags`."""
 
-    Raises `BundleError` naming the record index and field for: a record that is not an
-    object, a missing field (None is accepted only where the feature imputes), a value of
-    the wrong type, a field the bundle does not know, and an image given as a file path
-    unless `allow_paths` (a path is read from the local disk: never let a client choose it).
+    columns: dict[str, list[Any]]
+    notes: list[list[str]]
+
+
+def read_records(records: Sequence[Mapping[str, Any]], fields: Sequence[Mapping[str, Any]], *,
+                 non_finite: str = "error", allow_paths: bool = False,
+                 first: int = 0) -> Records:
+    """Check `records` against `fields` by the rule of `kiln.bundle.values`.
+
+    Raises `BundleError` naming the record index and field (`where="records[i].field"`) for:
+    a record that is not an object, a field the bundle does not know, a value the rule
+    refuses, a record with no value at all (nothing to predict from), and an image given as
+    a file path unless `allow_paths` (a path is read from the local disk: never let a
+    client choose it). `first` is the index of `records[0]` (for a chunk of a longer list).
     """
     if isinstance(records, Mapping) or not isinstance(records, Sequence):
         raise BundleError(f"records: expected a list of objects (one per row), got "
-                          f"{type(records).__name__}")
+                          f"{type(records).__name__}", where="records")
     names = [f["name"] for f in fields]
     columns: dict[str, list[Any]] = {name: [] for name in names}
-    for index, record in enumerate(records):
+    notes: list[list[str]] = []
+    for index, record in enumerate(records, start=first):
         if not isinstance(record, Mapping):
             raise BundleError(f"record {index}: expected an object with fields "
-                              f"{', '.join(names)}, got {type(record).__name__}")
+                              f"{', '.join(names)}, got {type(record).__name__}",
+                              where=f"records[{index}]")
         unknown = sorted(set(record) - set(names))
         if unknown:
             raise BundleError(f"record {index}: unknown field {', '.join(map(repr, unknown))}"
-                              f" — the model takes {', '.join(names)}")
-        for field in fields:
-            value = _checked(record, field, index)
-            if field["type"] == "image" and isinstance(value, str) and not allow_paths:
+                              f" — the model takes {', '.join(names)}",
+                              where=where(index, str(unknown[0])))
+        values = [check_value(record, field, index, non_finite) for field in fields]
+        if all(v.missing for v in values):
+            others = " and so is every other field" if len(names) > 1 else ""
+            raise BundleError(f"record {index}: field {names[0]!r} is null{others} — there is "
+                              f"nothing to impute from; send {EXPECTED[fields[0]['type']]}",
+                              where=where(index, names[0]))
+        for field, value in zip(fields, values, strict=True):
+            if field["type"] == "image" and isinstance(value.value, str) and not allow_paths:
                 raise BundleError(f"record {index}: field {field['name']!r} is a file path; "
                                   f"send pixel values or image bytes, or read local files with "
-                                  f"allow_paths=True")
-            columns[field["name"]].append(value)
-    return columns
+                                  f"allow_paths=True", where=where(index, field["name"]))
+            columns[field["name"]].append(value.value)
+        notes.append([v.note for v in values if v.note])
+    return Records(columns, notes)
 
 
-def _checked(record: Mapping[str, Any], field: Mapping[str, Any], index: int) -> Any:
-    name, kind = field["name"], field["type"]
-    if name not in record:
-        raise BundleError(f"record {index}: field {name!r} is missing — it should be "
-                          f"{EXPECTED[kind]}")
-    value = record[name]
-    if _missing(value):
-        if field.get("missing") == "impute":
-            return None
-        raise BundleError(f"record {index}: field {name!r} is null and this model cannot "
-                          f"fill it in — send {EXPECTED[kind]}")
-    if not _type_ok(value, kind):
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise BundleError(f"record {index}: field {name!r} should be {EXPECTED[kind]}, got "
-                          f"{type(value).__name__} {shown}")
-    if kind == "image" and not isinstance(value, (str, bytes, bytearray)):
-        return _pixels(value, field, index)
-    return value
-
-
-def _type_ok(value: Any, kind: str) -> bool:
-    is_number = isinstance(value, (int, float, np.integer, np.floating))
-    if kind == "numeric":
-        return is_number and not isinstance(value, (bool, np.bool_))
-    if kind in ("binary", "categorical"):
-        return is_number or isinstance(value, (str, bool, np.bool_))
-    if kind == "text":
-        return isinstance(value, str)
-    return isinstance(value, (str, bytes, bytearray, list, tuple, np.ndarray))
-
-
-def _pixels(value: Any, field: Mapping[str, Any], index: int) -> np.ndarray:
-    name = field["name"]
-    try:
-        array = np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise BundleError(f"record {index}: field {name!r} should be a (nested) list of "
-                          f"numbers — found a ragged or non-numeric array") from None
-    raw_shape = field.get("raw_shape")
-    if raw_shape and array.size != math.prod(raw_shape):
-        raise BundleError(f"record {index}: field {name!r} has {array.size} pixel values "
-                          f"(shape {list(array.shape)}), the model was trained on images of "
-                          f"shape {raw_shape}")
-    if raw_shape and list(array.shape) != list(raw_shape):
-        array = array.reshape(raw_shape)  # e.g. a flat list of 64 values for an 8×8 image
-    if not np.all(np.isfinite(array)):
-        raise BundleError(f"record {index}: field {name!r} holds NaN or infinite pixel values")
-    return array
+def records_to_columns(records: Sequence[Mapping[str, Any]],
+                       fields: Sequence[Mapping[str, Any]], *, non_finite: str = "error",
+                       allow_paths: bool = False) -> dict[str, list[Any]]:
+    """`read_records(...).columns`: one list of values per field."""
+    return read_records(records, fields, non_finite=non_finite,
+                        allow_paths=allow_paths).columns
 
 
 def _missing(value: Any) -> bool:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from kiln.data.transforms import mean_std
+
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 BINS = 20
 TOP_CATEGORIES = 100  # the rest are summed under "__other__"
@@ -40,7 +42,8 @@ def numeric_profile(values: np.ndarray, *, bins: int = BINS,
                     else present.min() + 1.0, bins + 1)
     counts, hist_edges = np.histogram(np.clip(present, hist_edges[0], hist_edges[-1]),
                                       bins=hist_edges)
-    out.update(mean=float(present.mean()), std=float(present.std()),
+    mean, std = mean_std(present)  # without overflow for huge magnitudes
+    out.update(mean=float(mean[0]), std=float(std[0]),
                quantiles={f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)},
                histogram={"edges": [float(e) for e in hist_edges],
                           "counts": [int(c) for c in counts]})

@@ -16,10 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kiln.bundle.fields import out_of_range, records_to_columns
+from kiln.bundle.answers import check_answers, check_inputs
+from kiln.bundle.fields import Records, out_of_range, read_records
+from kiln.bundle.graph_check import check_graph
 from kiln.bundle.manifest import read_files, verify_files
 from kiln.bundle.session import ort_session
-from kiln.errors import BundleError, KilnError
+from kiln.errors import BundleError, DataError, KilnError
+
+BATCH_ROWS = 512  # records per ONNX Runtime call in `predict`: bounded memory, same speed
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -52,6 +56,7 @@ class Bundle:
             raise BundleError(f"bundle {path}: preprocessing.json is malformed ({exc})") from None
         self.session: ort.InferenceSession = ort_session(files["model.onnx"], threads=threads,
                                                        where=path)
+        check_graph(self.session, self.signature, path)
         self.sizes = {name: entry["bytes"] for name, entry in manifest["files"].items()}
 
     @property
@@ -66,14 +71,34 @@ class Bundle:
     def variant(self) -> str:
         return str(self.manifest.get("variant", "fp32"))
 
+    @property
+    def non_finite(self) -> str:
+        """data.non_finite of the run: what a ±inf sent in a numeric field becomes."""
+        for transform in self.preprocessor.columns.values():
+            if hasattr(transform, "non_finite"):
+                return str(transform.non_finite)
+        return "error"
+
+    def read(self, records: Sequence[Mapping[str, Any]], *, allow_paths: bool = False,
+             first: int = 0) -> Records:
+        """Check every record against the signature (the rule of `kiln.bundle.values`)."""
+        if isinstance(records, Sequence) and len(records) == 0:
+            raise BundleError("records: empty — send at least one record", where="records")
+        return read_records(records, self.fields, non_finite=self.non_finite,
+                            allow_paths=allow_paths, first=first)
+
     def transform(self, records: Sequence[Mapping[str, Any]], *,
-                  allow_paths: bool = False) -> dict[str, np.ndarray]:
+                  allow_paths: bool = False, first: int = 0) -> dict[str, np.ndarray]:
         """Records → model inputs, after checking every record against the signature.
-        Image file paths are read only with `allow_paths` (never for a network client)."""
-        if len(records) == 0:
-            raise BundleError("records: empty — send at least one record")
-        columns = records_to_columns(records, self.fields, allow_paths=allow_paths)
-        return self.preprocessor.transform(columns)
+        Image file paths are read only with `allow_paths` (never for a network client).
+        `first`: the index of `records[0]` in the caller's list, for error messages."""
+        columns = self.read(records, allow_paths=allow_paths, first=first).columns
+        try:
+            inputs = self.preprocessor.transform(columns)
+        except DataError as exc:
+            raise BundleError(str(exc), where="records") from None
+        check_inputs(inputs, self.preprocessor.inputs, first)
+        return inputs
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Model inputs → raw outputs (logits / standardised values) per head."""
@@ -97,21 +122,36 @@ class Bundle:
         """Raw columns (field → values) → decoded outputs per head, without record checks."""
         return self.predict_arrays(self.preprocessor.transform(columns))
 
-    def predict(self, records: Sequence[Mapping[str, Any]], *,
-                allow_paths: bool = False) -> list[dict[str, Any]]:
+    def predict(self, records: Sequence[Mapping[str, Any]], *, allow_paths: bool = False,
+                batch_rows: int = BATCH_ROWS) -> list[dict[str, Any]]:
         """Raw records → one answer per record, keyed by output name.
 
         classification: {"label", "confidence", "probabilities": {label: p}};
         multilabel: {"labels": [...], "probabilities": {label: p}}; regression: {"value"}
-        (a list when the target has several columns). Raises `BundleError` naming the
-        record and field of a bad value. Image fields take pixel values or encoded bytes;
-        a file path only with `allow_paths=True`.
+        (a list when the target has several columns). Records run `batch_rows` at a time,
+        so memory stays bounded however many are sent. Raises `BundleError` naming the
+        record and field of a bad value (`where="records[i].field"`), and never answers
+        NaN: a record whose answer is not finite is refused. Image fields take pixel values
+        or encoded bytes; a file path only with `allow_paths=True`.
         """
-        decoded = self.predict_arrays(self.transform(records, allow_paths=allow_paths))
-        return self.answers(decoded, len(records))
+        if batch_rows < 1:
+            raise BundleError(f"batch_rows: {batch_rows} — must be at least 1",
+                              where="batch_rows")
+        if isinstance(records, Mapping) or not isinstance(records, Sequence) \
+                or len(records) == 0:
+            self.read(records)  # raises: not a list of records, or an empty one
+        answers: list[dict[str, Any]] = []
+        for first in range(0, len(records), batch_rows):
+            chunk = records[first:first + batch_rows]
+            decoded = self.predict_arrays(self.transform(chunk, allow_paths=allow_paths,
+                                                         first=first))
+            check_answers(decoded, first)
+            answers.extend(self.answers(decoded, len(chunk)))
+        return answers
 
     def answers(self, decoded: Mapping[str, np.ndarray], rows: int) -> list[dict[str, Any]]:
-        """Decoded outputs (`predict_arrays`) of `rows` records → one `predict` answer each."""
+        """Decoded outputs (`predict_arrays`) of `rows` records → one `predict` answer each
+        (check them first with `kiln.bundle.answers.check_answers`: no NaN is answered)."""
         answers: list[dict[str, Any]] = [{} for _ in range(rows)]
         for out in self.outputs:
             values = decoded[out["name"]]
@@ -122,10 +162,13 @@ class Bundle:
 
     def flags(self, records: Sequence[Mapping[str, Any]], *,
               allow_paths: bool = False) -> list[list[str]]:
-        """Per record, the values outside what training saw (numbers and pixels beyond the
-        min/max in signature.json, unseen categories); [] for an ordinary record."""
-        columns = records_to_columns(records, self.fields, allow_paths=allow_paths)
-        return out_of_range(columns, self.fields)
+        """Per record, what is unusual about it: values outside what training saw (numbers
+        and pixels beyond the min/max in signature.json, unseen categories) and values the
+        bundle filled in or changed (a missing value imputed, an infinite one clipped);
+        [] for an ordinary record."""
+        checked = self.read(records, allow_paths=allow_paths)
+        ranges = out_of_range(checked.columns, self.fields)
+        return [notes + extra for notes, extra in zip(checked.notes, ranges, strict=True)]
 
     def info(self) -> dict[str, Any]:
         """Signature, metrics, sizes and provenance: the `kiln bundle info --json` object."""

@@ -89,18 +89,19 @@ def list_cmd(
 
 
 def render_versions(name: str, versions: list[VersionInfo]) -> None:
-    from rich.table import Table
+    from kiln.cli.fit_table import Column, fit_table
 
-    table = Table(title=f"registry · {name}", title_justify="left")
-    for column in ("version", "aliases", "test metrics", "variant", "source run", "created"):
-        table.add_column(column)
+    columns = [Column("version", keep=True), Column("aliases", keep=True),
+               Column("test metrics", priority=3), Column("variant", priority=2),
+               Column("source run", priority=1), Column("created", priority=0)]
+    rows = []
     for v in versions:
         scores = v.metrics.get("test") or v.metrics.get("val") or {}
         shown = " · ".join(f"{k} {x:.4g}" for k, x in list(scores.items())[:3])
         aliases = ", ".join(f"[bold green]{a}[/]" if a == "champion" else a for a in v.aliases)
-        table.add_row(str(v.version), aliases, shown, v.variant or "", v.source_run or "",
-                      v.created)
-    console.print(table)
+        rows.append([str(v.version), aliases, shown, v.variant or "", v.source_run or "",
+                     v.created])
+    console.print(fit_table(f"registry · {name}", columns, rows, console))
 
 
 def _report(name: str, entry: dict[str, Any], json_out: bool) -> None:

@@ -119,8 +119,7 @@ def runs(
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List the runs under $KILN_HOME/runs, newest first."""
-    from rich.table import Table
-
+    from kiln.cli.fit_table import Column, fit_table
     from kiln.runs import list_runs, runs_root
 
     rows = [run_row(r) for r in list_runs(limit)]
@@ -130,24 +129,20 @@ def runs(
     if not rows:
         console.print(f"no runs under {runs_root()} — `kiln train BLUEPRINT` makes one")
         return
-    table = Table(title=f"runs · {runs_root()}", title_justify="left")
     # The name column only when some name is not already the start of its run id.
     names = any(not r["id"].startswith(r["name"]) for r in rows)
-    table.add_column("id", no_wrap=True)
-    if names:
-        table.add_column("name")
-    table.add_column("created", no_wrap=True)
-    table.add_column("status")
-    table.add_column("objective (val)")
-    table.add_column("test")
+    columns = [Column("id", keep=True), *([Column("name", priority=1)] if names else []),
+               Column("created", priority=2), Column("status", keep=True),
+               Column("objective (val)", priority=3), Column("test", priority=0)]
+    cells = []
     for row in rows:
         test = " · ".join(f"{k} {v:.3f}" for k, v in row["test"].items() if k != "objective")
         objective = (f"{row['objective']} {row['objective_value']:.3f}"
                      if row["objective_value"] is not None else "")
         created = row["created"][:16].replace("T", " ")
-        cells = [row["id"], *([row["name"]] if names else []), created, row["status"],
-                 objective, test]
-        table.add_row(*cells)
+        cells.append([row["id"], *([row["name"]] if names else []), created, row["status"],
+                      objective, test])
+    table = fit_table(f"runs · {runs_root()}", columns, cells, console)
     console.print(table)
 
 
@@ -162,6 +157,6 @@ def run_row(run: Run) -> dict[str, Any]:
         return {"id": run.id, "name": "", "created": "", "status": "unreadable",
                 "objective": None, "objective_value": None, "test": {}}
     return {"id": run.id, "name": info.get("name", ""), "created": info.get("created", ""),
-            "status": info.get("status", ""), "objective": objective,
+            "status": run.status, "objective": objective,
             "objective_value": metrics.get("val", {}).get("objective"),
             "test": metrics.get("test", {})}

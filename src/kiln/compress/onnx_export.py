@@ -135,6 +135,12 @@ def check_parity(model: nn.Module, onnx_path: str | Path, inputs: Mapping[str, n
     input_names = [i.name for i in session.get_inputs()]
     got = run_onnx(session, inputs)
     expected = run_torch(model, inputs, input_names)
+    if raise_on_fail and not all(np.isfinite(out).all() for out in expected):
+        # not a parity problem: NaN differs from everything, ONNX or not
+        raise ParityError("the PyTorch model itself outputs NaN or inf on these inputs — its "
+                          "weights or inputs are not finite (a run trained on non-finite "
+                          "data?); check the data (data.non_finite) and train again",
+                          where=Path(onnx_path).name)
     kinds = _output_kinds(signature, list(got), expected)
     diffs, agree = {}, {}
     for (name, onnx_out), torch_out in zip(got.items(), expected, strict=True):

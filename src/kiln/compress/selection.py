@@ -2,10 +2,18 @@
 
 Rule: a variant is *selectable* when it meets every budget (`max_accuracy_drop`,
 `max_latency_ms`, `max_size_mb`) and is not slower than the fp32 ONNX model (p50 at batch 1
-and throughput at batch 64, each within `SLOWER_MARGIN`). Among selectable variants the
-fastest at batch 1 wins; variants within `TIE_MARGIN` of the fastest count as a tie, and the
-smallest of those wins. No selectable variant → `BudgetError` naming the budget and by how
-much the best variant misses it.
+and throughput at batch 64, each by more than `SLOWER_MARGIN`). Among selectable variants the
+fastest at batch 1 wins; variants that are not *decidedly* slower than another count as a
+tie, and ties go by a fixed rule: the smallest file, then the simplest variant (`SIMPLER`).
+
+"Decidedly" is what keeps the choice stable from one run to the next: timing noise must not
+pick int8 in one run and fp32 in the next. Each variant carries its per-round p50s (and
+throughputs); A is faster than B only when A beats B by the margin in at least 90% of the
+(round of A, round of B) pairs. Otherwise the difference is within the measured noise and
+it is a tie. The compress stage adds timing rounds while a comparison is still open
+(`timings_decided`: a lead between 50% and 90%).
+No selectable variant → `BudgetError` naming the budget and by how much the best variant
+misses it.
 """
 
 from __future__ import annotations
@@ -25,10 +33,14 @@ ORDER = ("max_accuracy_drop", "max_latency_ms", "max_size_mb")
 BASELINE = "fp32"
 SLOWER_MARGIN = 0.05  # timing noise on a busy CPU: 5% slower than fp32 still counts as equal
 TIE_MARGIN = 0.03  # p50 latencies this close are a tie; the smaller file wins
+DECISIVE = 0.9  # share of round pairs a variant must win to be faster beyond the noise
+OPEN_FROM = 0.5  # a lead between this and DECISIVE is undecided: time more rounds
 # Used when the blueprint sets no max_accuracy_drop, so that a fast but broken variant is
 # never picked: 0.01 of a bounded metric (accuracy, f1, r2, ...), 1% of an unbounded one.
 DEFAULT_MAX_DROP = 0.01
 UNBOUNDED = {"log_loss", "mae", "mse", "rmse", "mape"}
+# Tie-break after size: the variant with fewer moving parts (lower rank) wins.
+SIMPLER = ("fp32", "int8-dynamic", "int8", "pruned", "distilled")  # builders order
 
 
 @dataclass
@@ -90,15 +102,59 @@ def budget_misses(v: Variant, budgets: BudgetsSpec, reference: float,
     return dict(sorted(misses.items(), key=lambda kv: ORDER.index(kv[0])))
 
 
+def p50_rounds(v: Variant) -> list[float]:
+    """The variant's per-round p50 latencies (its p50 alone for a table without them)."""
+    return list(v.details.get("p50_rounds_ms") or [v.latency_ms["p50"]])
+
+
+def throughput_rounds(v: Variant) -> list[float]:
+    return list(v.details.get("throughput_rounds") or [v.throughput_per_s])
+
+
+def faster_share(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> float:
+    """The share of (round of a, round of b) pairs in which a beats b by more than
+    `margin`: 1.0 when every round of a is faster than every round of b."""
+    wins = sum(1 for x in a for y in b if x * (1 + margin) < y)
+    return wins / (len(a) * len(b))
+
+
+def decidedly_faster(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> bool:
+    """Latencies `a` beat `b` by more than `margin` in at least `DECISIVE` of the round
+    pairs: beyond the measured noise. A rank rule, so one odd round cannot flip it, and
+    more rounds make it surer rather than stricter."""
+    return faster_share(a, b, margin) >= DECISIVE
+
+
 def slower_than(v: Variant, base: Variant) -> str:
-    """Why `v` is slower than `base`, or '' when it is not."""
-    if v.latency_ms["p50"] > base.latency_ms["p50"] * (1 + SLOWER_MARGIN):
+    """Why `v` is decidedly slower than `base`, or '' when it is not."""
+    if decidedly_faster(p50_rounds(base), p50_rounds(v), SLOWER_MARGIN):
         ratio = v.latency_ms["p50"] / base.latency_ms["p50"]
         return f"{ratio:.1f}× slower than fp32 at batch 1"
-    if v.throughput_per_s * (1 + SLOWER_MARGIN) < base.throughput_per_s:
+    # throughput: higher is better, so compare the inverses (time per row)
+    if decidedly_faster([1 / t for t in throughput_rounds(base)],
+                        [1 / max(t, 1e-12) for t in throughput_rounds(v)], SLOWER_MARGIN):
         ratio = base.throughput_per_s / max(v.throughput_per_s, 1e-12)
         return f"{ratio:.1f}× slower than fp32 at batch 64"
     return ""
+
+
+def timings_decided(p50s: dict[str, list[float]]) -> bool:
+    """True when every pair of latency series is decided: one is decidedly faster, or
+    neither wins even half of the round pairs (a tie). A pair in between is open and asks
+    for more rounds."""
+    names = sorted(p50s)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            x, y = p50s[a], p50s[b]
+            lead = max(faster_share(x, y), faster_share(y, x))
+            if OPEN_FROM <= lead < DECISIVE:
+                return False
+    return True
+
+
+def _tie_rank(v: Variant) -> tuple[int, int, str]:
+    simpler = SIMPLER.index(v.name) if v.name in SIMPLER else len(SIMPLER)
+    return (v.size_bytes, simpler, v.name)
 
 
 def select_variant(variants: list[Variant], budgets: BudgetsSpec, reference: float,
@@ -120,9 +176,9 @@ def select_variant(variants: list[Variant], budgets: BudgetsSpec, reference: flo
     candidates = [v for v in variants if v.selectable]
     if not candidates:
         raise BudgetError(_no_variant_message(variants, budgets, reference, objective))
-    fastest = min(v.latency_ms["p50"] for v in candidates)
-    tied = [v for v in candidates if v.latency_ms["p50"] <= fastest * (1 + TIE_MARGIN)]
-    best = min(tied, key=lambda v: (v.size_bytes, v.latency_ms["p50"]))
+    tied = [v for v in candidates
+            if not any(decidedly_faster(p50_rounds(o), p50_rounds(v)) for o in candidates)]
+    best = min(tied, key=_tie_rank)
     return Selection(best.name, _reason(best, candidates, tied, variants, budgets, reference,
                                         objective))
 
@@ -141,8 +197,9 @@ def _reason(best: Variant, candidates: list[Variant], tied: list[Variant],
     parts = [f"{best.name}: the fastest at batch 1 (p50 {best.latency_ms['p50']:.4g} ms, "
              f"{best.threads} thread(s))"]
     if len(tied) > 1:
-        parts.append(f"and the smallest of {len(tied)} within {TIE_MARGIN:.0%} of that "
-                     f"({best.size_bytes:,} bytes)")
+        parts.append(f"and the smallest of {len(tied)} tied within the measured noise or "
+                     f"{TIE_MARGIN:.0%} ({best.size_bytes:,} bytes; ties go to the smaller, "
+                     f"then the simpler variant)")
     parts.append(f"among {len(candidates)} of {len(variants)} variants within budget "
                  f"(accuracy drop limit from {source}) and not slower than fp32")
     rejected = [f"{v.name} ({v.note})" for v in variants if not v.selectable]

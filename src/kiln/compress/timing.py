@@ -3,7 +3,9 @@
 Latency is measured on batch-1 requests cut from real test rows (p50 and p99 of single
 calls); throughput on batches of 64 rows (64 rows / the median call time). Every target is
 measured in interleaved rounds (`measure_all`), so that a machine that gets busier or
-quieter during the run affects every variant alike.
+quieter during the run affects every variant alike. Each round's own p50 and throughput are
+kept: their spread is the measured noise that variant selection compares within, and
+`measure_all(decided=...)` adds rounds (up to `MAX_ROUNDS`) while a comparison is open.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 LATENCY_BATCH = 1
 THROUGHPUT_BATCH = 64
 DEFAULT_THREADS = 1  # one intra-op thread: stable numbers, and how a replica usually serves
-ROUNDS = 3
+ROUNDS = 7  # more, shorter rounds (same time in all): a steadier read of the noise
+MAX_ROUNDS = 11  # extra rounds while the comparison of two variants is still undecided
 WARMUP = 10
 MIN_CALLS = 10  # per round and batch size, whatever the time budget
 
@@ -35,6 +38,8 @@ class Timing:
     p99_ms: float
     throughput_per_s: float
     threads: int
+    p50_rounds_ms: list[float] = field(default_factory=list)  # each round's own p50
+    throughput_rounds: list[float] = field(default_factory=list)  # each round's rows/s
 
     def to_dict(self) -> dict[str, Any]:
         return {"latency_ms": {"p50": self.p50_ms, "p99": self.p99_ms},
@@ -52,6 +57,8 @@ class Timer:
     wrap: Callable[[], Any] | None = None  # a context entered around every round
     single_ms: list[float] = field(default_factory=list)
     batched_ms: list[float] = field(default_factory=list)
+    p50_rounds_ms: list[float] = field(default_factory=list)
+    throughput_rounds: list[float] = field(default_factory=list)
 
     def warm_up(self) -> None:
         with self._context():
@@ -61,14 +68,19 @@ class Timer:
     def round(self, budget_s: float) -> None:
         """Time batch-1 then batch-64 calls, `budget_s / 2` seconds each."""
         with self._context():
-            self.single_ms += time_calls(self.call, self.single, budget_s / 2)
-            self.batched_ms += time_calls(self.call, self.batched, budget_s / 2)
+            single = time_calls(self.call, self.single, budget_s / 2)
+            batched = time_calls(self.call, self.batched, budget_s / 2)
+        self.single_ms += single
+        self.batched_ms += batched
+        self.p50_rounds_ms.append(float(np.median(single)))
+        self.throughput_rounds.append(THROUGHPUT_BATCH * 1000 / float(np.median(batched)))
 
     def result(self) -> Timing:
         return Timing(p50_ms=float(np.percentile(self.single_ms, 50)),
                       p99_ms=float(np.percentile(self.single_ms, 99)),
                       throughput_per_s=THROUGHPUT_BATCH * 1000 / float(np.median(self.batched_ms)),
-                      threads=self.threads)
+                      threads=self.threads, p50_rounds_ms=list(self.p50_rounds_ms),
+                      throughput_rounds=list(self.throughput_rounds))
 
     @contextmanager
     def _context(self) -> Iterator[None]:
@@ -143,16 +155,24 @@ def torch_timer(model: nn.Module, inputs: Mapping[str, np.ndarray], names: list[
                  tensors(batches(inputs, THROUGHPUT_BATCH, 32)), threads, wrap)
 
 
-def measure_all(timers: Mapping[str, Timer], budget_s: float,
-                rounds: int = ROUNDS) -> dict[str, Timing]:
+def measure_all(timers: Mapping[str, Timer], budget_s: float, rounds: int = ROUNDS, *,
+                decided: Callable[[dict[str, Timing]], bool] | None = None,
+                max_rounds: int = MAX_ROUNDS) -> dict[str, Timing]:
     """Time every target in `rounds` interleaved rounds; `budget_s` seconds per target
-    in all (both batch sizes, every round)."""
+    in all (both batch sizes, every round). With `decided`, keep adding one round for
+    every target while `decided(timings)` is False, up to `max_rounds`."""
     for timer in timers.values():
         timer.warm_up()
-    for _ in range(rounds):
+    done = 0
+    while True:
         for timer in timers.values():
             timer.round(budget_s / rounds)
-    return {name: timer.result() for name, timer in timers.items()}
+        done += 1
+        if done < rounds:
+            continue
+        timings = {name: timer.result() for name, timer in timers.items()}
+        if decided is None or done >= max_rounds or decided(timings):
+            return timings
 
 
 def time_onnx(path: Path | str, inputs: Mapping[str, np.ndarray],

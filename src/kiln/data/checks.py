@@ -118,6 +118,13 @@ def check_classes(frame: pd.DataFrame, task: TaskSpec, split: SplitSpec) -> list
         counts = class_counts(frame[target.source_columns[0]])
         if not counts:
             continue
+        if len(counts) == 1:  # nothing to tell apart; the balance line below would say 1:1
+            results.append(CheckResult("classes", "error",
+                                       f"target {target.name!r} has one class "
+                                       f"({next(iter(counts))!r}) — a classifier needs at "
+                                       f"least two; check the target column, or choose "
+                                       f"another target"))
+            continue
         small = {label: c for label, c in counts.items() if c < needed}
         if small:
             listed = ", ".join(f"{label!r} ({c})" for label, c in sorted(small.items()))

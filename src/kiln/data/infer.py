@@ -105,6 +105,10 @@ def infer_task(df: pd.DataFrame, target: str) -> TaskType:
     values = df[target].dropna()
     if values.empty:
         raise DataError(f"target {target!r}: every value is missing")
+    if values.nunique() == 1:
+        raise DataError(f"target {target!r} has one class ({_plain(values.iloc[0])!r}) — a "
+                        f"classifier needs at least two; check the target column, or choose "
+                        f"another target", where=target)
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return "classification"
     if values.nunique() > MAX_CATEGORIES or not _integral(values):
@@ -147,10 +151,17 @@ def _numeric_column(name: str, values: pd.Series, rows: int, distinct: int,
     if integral and distinct <= MAX_CATEGORIES and distinct < CATEGORY_ROW_FRACTION * rows:
         return _categorical(name, values,
                             f"integers with only {distinct} distinct values{missing}")
+    import numpy as np
+
     kind = "integers" if integral else "numbers"
-    low, high = float(values.min()), float(values.max())
-    return _feature(name, "numeric", f"{kind} from {_number(low)} to {_number(high)}"
-                                     f"{missing}")
+    numbers = values.to_numpy(dtype=np.float64)
+    finite = numbers[np.isfinite(numbers)]
+    infinite = int(np.isinf(numbers).sum())
+    span = (f"{kind} from {_number(float(finite.min()))} to {_number(float(finite.max()))}"
+            if finite.size else "no finite numbers")
+    if infinite:  # data.non_finite decides what becomes of them; the default stops a run
+        span += f", {infinite} infinite (see data.non_finite)"
+    return _feature(name, "numeric", f"{span}{missing}")
 
 
 def _string_column(name: str, values: pd.Series, rows: int, distinct: int, missing: str,

@@ -22,7 +22,13 @@ import numpy as np
 from kiln.blueprint.schema import FeatureSpec, TargetSpec
 from kiln.data.images import augment_images
 from kiln.data.targets import TargetEncoder
-from kiln.data.transforms import TRANSFORMS, CategoryTransform, ColumnTransform, TextTransform
+from kiln.data.transforms import (
+    TRANSFORMS,
+    CategoryTransform,
+    ColumnTransform,
+    NumericTransform,
+    TextTransform,
+)
 from kiln.errors import DataError
 from kiln.files import atomic_write_text
 
@@ -54,11 +60,15 @@ class Preprocessor:
     binary features share "tabular" unless grouped), matching `inputs_from_features`.
     """
 
-    def __init__(self, features: Sequence[FeatureSpec], targets: Sequence[TargetSpec]) -> None:
+    def __init__(self, features: Sequence[FeatureSpec], targets: Sequence[TargetSpec], *,
+                 non_finite: str = "error") -> None:
         self.features = list(features)
         self.targets = list(targets)
         self.columns: dict[str, ColumnTransform] = {
             f.name: TRANSFORMS[f.type](f) for f in self.features}
+        for transform in self.columns.values():  # data.non_finite travels with each column
+            if isinstance(transform, NumericTransform):
+                transform.non_finite = non_finite
         self.encoders: dict[str, TargetEncoder] = {t.name: TargetEncoder(t) for t in targets}
         self.fitted = False
 

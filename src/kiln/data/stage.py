@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kiln.data.cardinality import check_cardinality
 from kiln.data.checks import (
     check_classes,
     check_constant,
@@ -21,6 +22,7 @@ from kiln.data.checks import (
     missing_mask,
     raise_on_errors,
 )
+from kiln.data.finite import check_non_finite, check_scaled, resolve_non_finite
 from kiln.data.hashing import fingerprint, row_hashes, table_hashes
 from kiln.data.prepared import CheckResult, PreparedData, Split
 from kiln.data.preprocessing import Preprocessor
@@ -58,11 +60,14 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
 
     frame = table.frame
     checks = [schema_check(table, features, target_columns), *check_types(frame, features)]
+    checks += check_non_finite(frame, features, task, spec.non_finite)
+    frame = resolve_non_finite(frame, features, spec.non_finite)
     checks += check_missing(frame, features, target_columns)
     frame = drop_incomplete_rows(frame, features, target_columns)
     image_columns = [f.name for f in features if f.type == "image"]
     hashes = table_hashes(frame, image_columns)
     checks += check_constant(features, hashes)
+    checks += check_cardinality(frame, features)
     checks += check_classes(frame, task, spec.split)
     raise_on_errors(checks)
 
@@ -75,12 +80,14 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
     raise_on_errors(checks)
 
     needed = names + target_columns
-    preprocessor = Preprocessor(features, task.targets).fit(_columns(frame, needed, split.train))
+    preprocessor = Preprocessor(features, task.targets, non_finite=spec.non_finite)
+    preprocessor.fit(_columns(frame, needed, split.train))
     splits = {}
     for split_name, rows in split.named().items():
         columns = _columns(frame, needed, rows)
-        splits[split_name] = Split(preprocessor.transform(columns),
-                                   preprocessor.transform_targets(columns), rows)
+        inputs = preprocessor.transform(columns)
+        check_scaled(inputs, preprocessor.inputs, rows)
+        splits[split_name] = Split(inputs, preprocessor.transform_targets(columns), rows)
     return PreparedData(
         signature=_signature(blueprint, features, preprocessor),
         features=features, train=splits["train"], val=splits["val"], test=splits["test"],

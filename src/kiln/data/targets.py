@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from kiln.blueprint.schema import TargetSpec
-from kiln.data.transforms import as_text, is_missing
+from kiln.data.transforms import as_text, is_missing, mean_std
 from kiln.errors import DataError
 
 
@@ -80,8 +80,8 @@ class TargetEncoder:
             self.labels = list(self.spec.source_columns)
         elif kind == "regression":
             y = self._floats(columns)
-            std = y.std(axis=0)
-            self.mean = [float(m) for m in y.mean(axis=0)]
+            mean, std = mean_std(y)
+            self.mean = [float(m) for m in mean]
             self.std = [float(s) if s > 0 else 1.0 for s in std]
 
     def transform(self, columns: Mapping[str, Any]) -> np.ndarray:

@@ -61,6 +61,16 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+def mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per column of (N,) or (N, K) values without overflow: computed on
+    values scaled to |x| <= 1 (the square of 1e200 would be inf), then scaled back."""
+    x = x.reshape(len(x), -1)
+    size = np.abs(x).max(axis=0)
+    size[~(size > 0)] = 1.0
+    scaled = x / size
+    return size * scaled.mean(axis=0), size * scaled.std(axis=0)
+
+
 def _missing_error(feature: FeatureSpec, rows: np.ndarray) -> DataError:
     shown = ", ".join(str(int(r) + 1) for r in rows[:5])
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
@@ -107,6 +117,10 @@ class NumericTransform(ColumnTransform):
         self.fill = 0.0
         self.center = 0.0
         self.scale = 1.0
+        # data.non_finite, and the training range that `clip` clips to
+        self.non_finite = "error"
+        self.low: float | None = None
+        self.high: float | None = None
 
     def to_float(self, values: np.ndarray) -> np.ndarray:
         try:
@@ -125,7 +139,7 @@ class NumericTransform(ColumnTransform):
 
     def fit(self, values: np.ndarray) -> None:
         x = self.to_float(values)
-        present = x[~np.isnan(x)]
+        present = x[np.isfinite(x)]
         if len(present) == 0:
             raise DataError(f"column {self.feature.name!r}: no values in the training split")
         strategy = self.feature.impute
@@ -137,18 +151,40 @@ class NumericTransform(ColumnTransform):
             uniques, counts = np.unique(present, return_counts=True)
             self.fill = float(uniques[np.argmax(counts)])
         if self.feature.scale == "standard":
-            std = float(present.std())
-            self.center, self.scale = float(present.mean()), std if std > 0 else 1.0
+            mean, std = mean_std(present)
+            self.center, self.scale = float(mean[0]), float(std[0]) or 1.0
         elif self.feature.scale == "minmax":
             span = float(present.max() - present.min())
             self.center, self.scale = float(present.min()), span if span > 0 else 1.0
+        self.low, self.high = float(present.min()), float(present.max())
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        x = self.to_float(values)
+        x = self._finite(self.to_float(values))
         missing = np.isnan(x)
         self._check_missing(missing)
         x[missing] = self.fill
-        return ((x - self.center) / self.scale).astype(np.float32)
+        with np.errstate(over="ignore"):  # a float32 overflow is inf: callers check
+            return ((x - self.center) / self.scale).astype(np.float32)
+
+    def _finite(self, x: np.ndarray) -> np.ndarray:
+        """Apply data.non_finite to ±inf: error naming the rows, missing, or clipped."""
+        infinite = np.isinf(x)
+        if not infinite.any():
+            return x
+        if self.non_finite == "error":
+            rows = np.flatnonzero(infinite)
+            shown = ", ".join(str(int(r) + 1) for r in rows[:5])
+            more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+            raise DataError(f"column {self.feature.name!r}, row {shown}{more}: infinite value "
+                            f"— fix it, or set data.non_finite: impute or clip",
+                            where=self.feature.name)
+        if self.non_finite == "impute":
+            x[infinite] = np.nan
+            return x
+        low = self.fill if self.low is None else self.low
+        high = self.fill if self.high is None else self.high
+        x[x == np.inf], x[x == -np.inf] = high, low
+        return x
 
 
 class BinaryTransform(ColumnTransform):

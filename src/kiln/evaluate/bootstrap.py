@@ -147,7 +147,11 @@ def _weighted_multiclass_auc(y: np.ndarray, proba: np.ndarray, w: np.ndarray) ->
     sub = proba[:, present] / proba[:, present].sum(axis=1, keepdims=True)
     aucs = np.stack([weighted_auc((y == c).astype(int), sub[:, j], w)
                      for j, c in enumerate(present)], axis=1)  # (B, classes)
-    return np.nanmean(aucs, axis=1) if np.isfinite(aucs).any() else np.full(len(w), np.nan)
+    # a resample where every class's AUC is undefined is NaN, by design: no warning for it
+    out = np.full(len(w), np.nan)
+    defined = np.isfinite(aucs).any(axis=1)
+    out[defined] = np.nanmean(aucs[defined], axis=1)
+    return out
 
 
 def weighted_multilabel(y: np.ndarray, proba: np.ndarray, names: Sequence[str],

@@ -13,6 +13,7 @@ from torch import nn
 
 from kiln.blocks.registry import Entry, lookup
 from kiln.blocks.shapes import BuiltBlocks, Shape, show
+from kiln.blueprint.locate import located
 from kiln.blueprint.schema import BlockSpec, Blueprint
 from kiln.errors import BlueprintError, KilnError, PluginError, ShapeError, did_you_mean
 from kiln.model.network import ExternalModel, KilnModel, LayerRow
@@ -33,9 +34,12 @@ def build_model(blueprint: Blueprint, signature: Signature | None = None, *,
     load_plugins(blueprint)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(blueprint.seed if seed is None else seed)
-        if blueprint.architecture.model is not None:
-            return _build_external(blueprint, signature)
-        return _build_blocks(blueprint, signature)
+        try:
+            if blueprint.architecture.model is not None:
+                return _build_external(blueprint, signature)
+            return _build_blocks(blueprint, signature)
+        except BlueprintError as exc:  # name the file and line, as load-time errors do
+            raise located(blueprint, exc) from None
 
 
 def _build_blocks(blueprint: Blueprint, signature: Signature) -> KilnModel:

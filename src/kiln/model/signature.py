@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from kiln.blueprint.schema import Blueprint, FeatureSpec, TaskSpec
-from kiln.errors import BlueprintError
+from kiln.errors import BlueprintError, DataError
 
 InputKind = Literal["vector", "category", "tokens", "image"]
 
@@ -127,6 +127,8 @@ def outputs_from_task(task: TaskSpec,
             known = known or target.source_columns
         else:
             size = len(known) if known else (target.num_classes or 0)
+            if known and size == 1:
+                raise one_class_error(target.name, known[0], f"task.targets[{i}]")
             if size < 2:
                 raise BlueprintError(
                     f"task.targets[{i}] ({target.name}): the number of classes is unknown "
@@ -136,6 +138,13 @@ def outputs_from_task(task: TaskSpec,
                                   tuple(str(x) for x in known) if known else None,
                                   target.loss_weight))
     return tuple(outputs)
+
+
+def one_class_error(target: str, label: object, where: str) -> DataError:
+    """A classification target with a single class: nothing to tell apart."""
+    return DataError(f"target {target!r} has one class ({str(label)!r}) — a classifier needs "
+                     f"at least two; check the target column, or choose another target",
+                     where=where)
 
 
 def declared_signature(blueprint: Blueprint) -> Signature:

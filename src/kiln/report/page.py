@@ -157,13 +157,28 @@ def checks_section(checks: Sequence[Mapping[str, str]]) -> str:
                    esc(c["message"])] for c in checks))
 
 
+def plain(value: Any) -> str:
+    """A run.json value for people: no Python None / True / [...] on the page."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(plain(v) for v in value) or "—"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {plain(v)}" for k, v in value.items())
+    return str(value)
+
+
 def environment_section(info: Mapping[str, Any]) -> str:
     rows = []
     for key, value in info.items():
         if isinstance(value, Mapping):
-            rows += [[esc(f"{key}.{k}"), esc(v)] for k, v in value.items()]
+            rows += [[esc(f"{key}.{k}"), esc(plain(v))] for k, v in value.items()]
         else:
-            rows.append([esc(key), esc(value)])
+            rows.append([esc(key), esc(plain(value))])
     return table(["field", "value"], rows)
 
 

@@ -42,6 +42,20 @@ def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+UNIT_METRICS = ("mae", "mse", "rmse", "mape")  # errors in target units: not on a 0..1 scale
+
+
+def curve_panels(keys: Sequence[str]) -> list[tuple[list[str], str]]:
+    """Series keys → panels that share a scale: losses, errors in target units (MAE,
+    RMSE, ...), and scores (accuracy, R², ...) — R² beside RMSE would be a flat line."""
+    losses = [k for k in keys if "loss" in k]
+    errors = [k for k in keys if k not in losses and k.rsplit(".", 1)[-1] in UNIT_METRICS]
+    scores = [k for k in keys if k not in losses and k not in errors]
+    return [(group, title) for group, title in ((losses, "loss"),
+                                                (errors, "validation errors (target units)"),
+                                                (scores, "validation metrics")) if group]
+
+
 def learning_curves(rows: Sequence[Mapping[str, Any]]) -> str | None:
     """Losses on the left, other validation metrics on the right, per epoch.
     `rows`: metrics.json's history, one (possibly nested) mapping per epoch."""
@@ -59,10 +73,7 @@ def learning_curves(rows: Sequence[Mapping[str, Any]]) -> str | None:
     if not history or not numeric:
         return None
     epochs = [row.get("epoch", i + 1) for i, row in enumerate(history)]
-    losses = [k for k in numeric if "loss" in k]
-    others = [k for k in numeric if k not in losses]
-    panels = [(keys, title) for keys, title in ((losses, "loss"), (others, "validation metrics"))
-              if keys]
+    panels = curve_panels(numeric)
     fig = _figure(WIDE)
     for ax, (keys, title) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels,
                                  strict=True):

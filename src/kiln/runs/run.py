@@ -55,7 +55,14 @@ class Run:
 
     @property
     def status(self) -> str:
-        return str(self.info.get("status", "unknown"))
+        """run.json's status; `interrupted` for a `running` run whose process is gone."""
+        from kiln.runs.owner import owner_alive
+
+        info = self.info
+        status = str(info.get("status", "unknown"))
+        if status == "running" and not owner_alive(info.get("owner")):
+            return "interrupted"
+        return status
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -154,6 +161,7 @@ def create_run_dir(blueprint: Blueprint, data: PreparedData, *, name: str,
                    extra: dict[str, Any]) -> Run:
     """Make the run directory with everything known before training; status `running`."""
     from kiln.blueprint import dump_blueprint
+    from kiln.runs.owner import process_owner
 
     root = runs_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -170,7 +178,8 @@ def create_run_dir(blueprint: Blueprint, data: PreparedData, *, name: str,
     write_json(run.dir / "preprocessing.json", data.preprocessor.to_dict())
     info = {"id": run_id, "name": name, "created": now_iso(), "status": "running",
             "seed": blueprint.seed, "data_fingerprint": data.fingerprint,
-            "blueprint_path": str(blueprint.path) if blueprint.path else None, **extra}
+            "blueprint_path": str(blueprint.path) if blueprint.path else None,
+            "owner": process_owner(), **extra}
     write_json(run.dir / "run.json", info)
     return run
 

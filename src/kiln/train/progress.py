@@ -60,6 +60,9 @@ class RichProgress:
     def start(self, epochs: int, first_epoch: int, steps: int) -> None:
         self.epochs = epochs
         self.bars.start()
+        if first_epoch > 1:  # a resumed run: say where it picks up
+            self.bars.console.print(f"{self.label}: resuming from epoch {first_epoch} of "
+                                    f"{epochs} (checkpoint after epoch {first_epoch - 1})")
         self.epochs_task = self.bars.add_task(f"{self.label} epochs", total=epochs,
                                               completed=first_epoch - 1, note="")
         self.batch_task = self.bars.add_task("batches", total=steps, note="")

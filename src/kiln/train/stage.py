@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kiln.errors import RunError
+from kiln.runs.owner import process_owner
 from kiln.runs.run import Run, load_run, now_iso, update_info
 from kiln.train.loop import EpochCallback
 from kiln.train.session import execute, make_loop, open_run, prepare, training_context
@@ -88,7 +89,7 @@ def resume_run(ref: str, *, data: PreparedData | None = None, quiet: bool = Fals
             tracker = Tracker.reopen(mlflow_id)
             tracker.backfill(loop.history)
         resumed = [*run.info.get("resumed", []), {"at": now_iso(), "epoch": loop.epoch}]
-        update_info(run, status="running", resumed=resumed)
+        update_info(run, status="running", resumed=resumed, owner=process_owner())
         return execute(run, loop, tracker)
 
 

@@ -10,6 +10,7 @@ ones do not, so re-running the same command after an interruption finishes the r
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiln.errors import KilnError
+from kiln.tune.cores import plan_threads
 from kiln.tune.settings import SearchBlueprint, SearchSettings, load_search, objective_names
 from kiln.tune.study import (
     default_storage_url,
@@ -220,12 +222,18 @@ def spawn_workers(source: str | Path | dict[str, Any], options: TuneOptions, bas
     """
     if isinstance(source, dict):
         raise KilnError("tune: workers need a blueprint file, not a mapping")
+    threads, warning = plan_threads(options.workers, load_search(source).base.training.threads)
+    if warning:
+        print(warning, file=sys.stderr)
+    # PyTorch's default thread count is read from OMP_NUM_THREADS at start-up
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     procs = []
     for i in range(options.workers):
         share = remaining // options.workers + (1 if i < remaining % options.workers else 0)
         if share == 0:
             continue
-        procs.append(subprocess.Popen(worker_command(source, options, share, base_seed + i)))
+        procs.append(subprocess.Popen(worker_command(source, options, share, base_seed + i),
+                                      env=env))
     codes = [p.wait() for p in procs]
     if any(codes):
         raise KilnError(f"tune: {sum(1 for c in codes if c)} of {len(codes)} workers failed "
