@@ -145,8 +145,9 @@ def hostile_records(frame: pd.DataFrame, draw: st.DrawFn) -> list[dict[str, Any]
 def test_train_evaluate_export_predict_finish_finite_or_say_where(
         table: tuple[pd.DataFrame, str, str], data: st.DataObject) -> None:
     from kiln import load_blueprint
-    from kiln.bundle import export, load
+    from kiln.bundle import load
     from kiln.evaluate.stage import evaluate
+    from kiln.export import export
     from kiln.train import train
 
     frame, task, policy = table

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from kiln.train.run import load_run
 from train_helpers import load_tiny
 
 from kiln.errors import TrainingError
+from kiln.runs import load_run
 from kiln.train import train
 from kiln.train.finite_guard import check_finite_step
 

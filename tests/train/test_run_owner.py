@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kiln.train.run import load_run
 from train_helpers import load_tiny
 
+from kiln.runs import load_run
 from kiln.runs.owner import owner_alive, process_owner
 from kiln.train import train
 
