@@ -9,9 +9,10 @@ import torch
 from compress_helpers import mlp_blueprint, random_inputs
 
 from kiln import build_model
-from kiln.compress.onnx_export import check_parity, export_onnx
+from kiln.compress.onnx_export import check_parity
 from kiln.errors import ParityError
 from kiln.model import declared_signature
+from kiln.model.onnx_export import export_onnx
 
 
 def test_a_model_that_outputs_nan_is_not_a_parity_failure(tmp_path: Path) -> None:
