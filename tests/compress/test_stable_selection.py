@@ -85,7 +85,7 @@ def test_open_comparisons_ask_for_more_rounds() -> None:
 def test_a_run_compressed_twice_selects_the_same_variant(digits_run_dir: Path,
                                                          tmp_path: Path) -> None:
     run = load_run(copy_run(digits_run_dir, tmp_path))
-    picks = [compress(run, tracking=False, timing_budget_s=0.2, threads=1)
+    picks = [compress(run, tracking=False, timing_budget_s=1.0, threads=1)
              for _ in range(3)]
     assert len({p.selected for p in picks}) == 1, [p.reason for p in picks]
 

@@ -79,7 +79,7 @@ class OutOfDistribution:
             where = self.order[name]
             for i, value in enumerate(values):
                 if value is None or (isinstance(value, float) and math.isnan(value)):
-                    found[i].append((where, "missing", f"{name}: missing, the model imputed it"))
+                    found[i].append((where, "missing", f"{name}: missing, imputed"))
             if kind in ("categorical", "binary"):
                 _categories(field, where, values, found)
             elif kind == "image":
@@ -104,7 +104,7 @@ class OutOfDistribution:
         for i, j in zip(*np.nonzero(missing | below | above | far), strict=True):
             name, where = names[j], self.order[names[j]]
             if missing[i, j]:
-                found[i].append((where, "missing", f"{name}: missing, the model imputed it"))
+                found[i].append((where, "missing", f"{name}: missing, imputed"))
                 continue
             if below[i, j]:
                 found[i].append((where, "range", f"{name}: {matrix[i, j]:.4g} below the "

@@ -38,6 +38,10 @@ class RequestRejected(KilnError):
         self.headers = headers or {}
 
 
+# `Bundle` errors about a record say where: records[i] or records[i].field
+_WHERE = re.compile(r"records\[(\d+)\](?:\.(.+))?")
+
+
 def excerpt(value: Any) -> str:
     """A short, printable excerpt of client input for an error message."""
     text = value if isinstance(value, str) else repr(value)
@@ -45,10 +49,14 @@ def excerpt(value: Any) -> str:
 
 
 def locate(exc: KilnError) -> tuple[str | None, int | None]:
-    """(field, record) an error is about: its own attributes, else read from the message
-    ("record 3: field 'age' ..."), else `where`."""
+    """(field, record) an error is about: its own attributes, else the bundle's `where`
+    (`records[3].age`, or `records[3]` for the record as a whole), else read from the
+    message ("record 3: field 'age' ...")."""
     if isinstance(exc, RequestRejected):
         return exc.field, exc.record
+    where = _WHERE.fullmatch(exc.where or "")
+    if where:
+        return where.group(2), int(where.group(1))
     message = str(exc)
     match = _RECORD_FIELD.match(message)
     if match:
