@@ -196,6 +196,11 @@ class DataSpec(Section):
     # Columns in the data that are neither features nor targets (ids, timestamps, ...).
     ignore: list[str] = Field(default_factory=list)
     split: SplitSpec = Field(default_factory=SplitSpec)
+    # Rows with identical features (different respondents giving the same answers): `group`
+    # keeps each set of copies inside one split, so none straddles train and test; `drop`
+    # keeps the first copy only; `keep` splits rows as they come (copies across splits are
+    # then reported as leakage warnings). docs/data.md#duplicate-rows
+    duplicates: Literal["group", "drop", "keep"] = "group"
     # Features whose values define slices for per-slice metrics in `kiln evaluate`.
     slices: list[str] = Field(default_factory=list)
 
@@ -283,6 +288,8 @@ class EarlyStoppingSpec(Section):
     # Epochs without improvement of the validation objective before stopping; null: never.
     patience: PositiveInt | None = 10
     min_delta: Annotated[float, Field(ge=0)] = 0.0
+    # No stop before this many epochs: the first epochs of a small table are noise.
+    min_epochs: Annotated[int, Field(ge=0)] = 0
 
 
 class TrainingSpec(Section):
@@ -304,6 +311,10 @@ class TrainingSpec(Section):
     # "balanced" weighs each class by the inverse of its training frequency.
     class_weights: Literal["none", "balanced"] = "none"
     early_stopping: EarlyStoppingSpec = Field(default_factory=EarlyStoppingSpec)
+    # What picks the best epoch (and drives early stopping): the validation loss, which keeps
+    # moving when a small validation split's accuracy has saturated; or the task objective
+    # with the loss breaking ties (docs/training.md#model-selection).
+    select: Literal["loss", "objective"] = "loss"
     # auto: CUDA when present, else CPU. AMP is used only on CUDA.
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True

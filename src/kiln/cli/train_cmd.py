@@ -75,6 +75,7 @@ def run_summary(run: Run) -> dict[str, Any]:
     out = {"run_id": run.id, "run_dir": str(run.dir.resolve()), "status": info.get("status"),
            "val": metrics.get("val", {}), "test": metrics.get("test", {}),
            "best_epoch": info.get("best_epoch"), "epochs_run": info.get("epochs_run"),
+           "selected_by": info.get("selected_by"),
            "mlflow_run_id": info.get("mlflow_run_id"),
            "weights": str((run.dir / "weights.safetensors").resolve())}
     if "cv" in metrics:
@@ -105,7 +106,8 @@ def render_run(run: Run) -> None:
             if not key.endswith(".objective"):
                 cv_table.add_row(key, f"{mean:.4f} ± {cv['std'][key]:.4f}")
         console.print(cv_table)
-    console.print(f"best epoch {info.get('best_epoch')} of {info.get('epochs_run')} · "
+    chosen = f" (chosen by {info['selected_by']})" if info.get("selected_by") else ""
+    console.print(f"best epoch {info.get('best_epoch')} of {info.get('epochs_run')}{chosen} · "
                   f"run [bold]{run.id}[/]\nrun dir {run.dir}")
 
 

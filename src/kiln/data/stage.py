@@ -21,6 +21,12 @@ from kiln.data.checks import (
     missing_mask,
     raise_on_errors,
 )
+from kiln.data.duplicates import (
+    GROUPABLE_METHODS,
+    duplicate_check,
+    find_duplicates,
+    split_by_groups,
+)
 from kiln.data.hashing import fingerprint, row_hashes, table_hashes
 from kiln.data.prepared import CheckResult, PreparedData, Split
 from kiln.data.preprocessing import Preprocessor
@@ -62,16 +68,28 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
     frame = drop_incomplete_rows(frame, features, target_columns)
     image_columns = [f.name for f in features if f.type == "image"]
     hashes = table_hashes(frame, image_columns)
+    names = [f.name for f in features]
+    dups = find_duplicates(row_hashes(hashes, names), row_hashes(hashes, names + target_columns))
+    checks.append(duplicate_check(dups, spec.duplicates, spec.split.method))
+    if spec.duplicates == "drop" and dups.copies:
+        frame = frame.iloc[dups.first].reset_index(drop=True)
+        hashes = {k: v[dups.first] for k, v in hashes.items()}
     checks += check_constant(features, hashes)
     checks += check_classes(frame, task, spec.split)
     raise_on_errors(checks)
 
-    split = split_rows(len(frame), spec.split, blueprint.seed, labels=_strata(frame, blueprint),
-                       column=_split_column(frame, spec.split.column), fold=fold)
-    names = [f.name for f in features]
+    if (spec.duplicates == "group" and dups.copies
+            and spec.split.method in GROUPABLE_METHODS):
+        split = split_by_groups(dups, spec.split, blueprint.seed,
+                                labels=_strata(frame, blueprint), fold=fold)
+    else:
+        split = split_rows(len(frame), spec.split, blueprint.seed,
+                           labels=_strata(frame, blueprint),
+                           column=_split_column(frame, spec.split.column), fold=fold)
     checks += check_split_labels(frame, task, split)
     checks += check_leakage(row_hashes(hashes, names),
-                            row_hashes(hashes, names + target_columns), split)
+                            row_hashes(hashes, names + target_columns), split,
+                            copies_are_errors=spec.duplicates != "keep")
     raise_on_errors(checks)
 
     needed = names + target_columns

@@ -209,6 +209,7 @@ def finish(run: Run, loop: Loop, result: FitResult, tracker: Tracker | None,
     write_json(run.dir / "metrics.json", {"val": val, "test": test, "history": result.history})
     update_info(run, status="finished", epochs_run=result.epochs_run,
                 best_epoch=result.best_epoch, stopped_early=result.stopped_early,
+                selected_by=result.selected_by,
                 ended=now_iso(), train_seconds=round(time.perf_counter() - started, 3))
     if tracker is not None:
         final = {f"best_val.{k}": v for k, v in val.items()}
