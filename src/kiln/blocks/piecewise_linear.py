@@ -37,6 +37,9 @@ def normal_edges(bins: int) -> torch.Tensor:
 class PiecewiseLinearEmbedding(nn.Module):
     """(N, F) → (N, F·dim), or (N, F, dim) tokens with `flatten=False`."""
 
+    left: torch.Tensor
+    width: torch.Tensor
+
     def __init__(self, features: int, bins: int, dim: int, flatten: bool) -> None:
         super().__init__()
         edges = normal_edges(bins)
