@@ -16,6 +16,7 @@ from kiln.blueprint.monitor_spec import MonitorSpec
 from kiln.blueprint.retrain_spec import RetrainSpec
 from kiln.blueprint.section import Section
 from kiln.blueprint.serve_spec import ServeSpec
+from kiln.blueprint.threshold_spec import ThresholdSpec
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -66,6 +67,9 @@ class TaskSpec(Section):
     metrics: list[str] = Field(default_factory=list)
     # The metric that early stopping, tuning and model selection optimise (validation split).
     objective: str | None = None
+    # Binary classification: the decision threshold chosen on validation under a constraint
+    # or a cost matrix, stored in the bundle (kiln.blueprint.threshold_spec).
+    threshold: ThresholdSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -108,6 +112,9 @@ class TaskSpec(Section):
                 f"objective: {self.objective!r} is not a metric for this task "
                 f"— accepted: {', '.join(sorted(allowed))}"
             )
+        if self.threshold is not None and [t.type for t in self.targets] != ["classification"]:
+            raise ValueError("threshold: a decision threshold needs one binary classification "
+                             "target")
         names = [t.name for t in self.targets]
         if len(set(names)) != len(names):
             raise ValueError(f"targets: names must be unique, got {names}")
