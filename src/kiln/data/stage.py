@@ -224,7 +224,9 @@ def _signature(blueprint: Blueprint, features: list[FeatureSpec],
 
 def split_indices(blueprint: Blueprint, frame: pd.DataFrame,
                   fold: int | None = None) -> SplitIndices:
-    """The split of an already-loaded table, exactly as `prepare_data` makes it."""
+    """The split of an already-loaded table, as `prepare_data` makes it for a table without
+    duplicate feature rows (with copies and `data.duplicates: group`, `prepare_data` splits
+    by group — use the indices of its `PreparedData` splits then)."""
     spec = blueprint.data.split
     return split_rows(len(frame), spec, blueprint.seed, labels=_strata(frame, blueprint),
                       column=_split_column(frame, spec.column), fold=fold)
