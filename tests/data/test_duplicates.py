@@ -64,3 +64,14 @@ def test_drop_and_keep_policies(tmp_path: Path, policy: str, rows: int,
     assert f"data.duplicates: {policy}" in next(c.message for c in data.checks
                                                  if c.name == "duplicates")
     assert {c.level for c in data.checks if c.name == "leakage"} == leakage
+
+
+
+def test_a_float_binary_column_with_one_level_in_train() -> None:
+    """A 0.0/1.0 float column whose 1.0 appears only outside train (digits' rare pixels)."""
+    from kiln.blueprint.schema import FeatureSpec
+    from kiln.data.transforms import BinaryTransform
+
+    transform = BinaryTransform(FeatureSpec(name="rare", type="binary"))
+    transform.fit(np.array([0.0, 0.0, 0.0]))
+    assert transform.transform(np.array([1.0, 0.0, np.nan])).tolist() == [1.0, 0.0, 0.0]
