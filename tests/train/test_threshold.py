@@ -93,3 +93,13 @@ def test_threshold_is_stored_in_the_bundle_and_applied(tmp_path: Path) -> None:
     expected = np.where(p_yes >= chosen["value"], "yes", "no")
     assert [a["label"]["label"] for a in answers] == expected.tolist()
     assert expected.tolist() != np.where(p_yes >= 0.5, "yes", "no").tolist()  # it mattered
+
+
+def test_train_prints_the_threshold() -> None:
+    from kiln.cli.train_cmd import threshold_line
+
+    figures = {"precision": 0.9, "recall": 0.75, "false_positives": 2, "false_negatives": 5}
+    line = threshold_line({"value": 0.31, "positive": "yes", "rule": "maximise recall",
+                           "met": True, "val": figures, "test": figures})
+    assert line.startswith("decision threshold 0.3100 for 'yes' (maximise recall)")
+    assert "validation: precision 0.900, recall 0.750, FP 2, FN 5; test:" in line
