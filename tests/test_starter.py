@@ -47,7 +47,7 @@ def test_scaffold_writes_the_starter_and_why(tmp_path: Path, rows: int) -> None:
     result = scaffold(tmp_path / "t.csv", "label", tmp_path / "bp.yaml")
     raw = yaml.safe_load(result.text)
     assert raw["training"]["select"] == "loss"
-    assert "# Starter model: " in result.text
+    assert f"# Starter model: {result.starter}." in result.text
     blocks = [next(iter(b)) if isinstance(b, dict) else b for b in raw["architecture"]["trunk"]]
     if rows < 1_000:
         assert blocks == ["residual"] and raw["training"]["batch_size"] == 32

@@ -42,6 +42,7 @@ class Scaffold:
     task: dict[str, TaskType]  # target → task type
     columns: list[ColumnInference]
     params: int
+    starter: str = ""  # which starter model was written, and why
 
 
 def init_blueprint(data_path: str | Path, target: str | Sequence[str],
@@ -80,7 +81,10 @@ def scaffold(data_path: str | Path, target: str | Sequence[str],
     text = render(origin, name, source, df, columns, tasks, params=params)
     if out is not None:
         write_atomic(out, text)
-    return Scaffold(text, out, len(df), tasks, columns, params)
+    from kiln.starter import choose_starter
+
+    starter = choose_starter([c.feature for c in columns if c.feature is not None], len(df))
+    return Scaffold(text, out, len(df), tasks, columns, params, starter.reason)
 
 
 def read_source(data: str) -> tuple[pd.DataFrame, Path | None, str]:
