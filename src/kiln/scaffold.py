@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from kiln.blueprint.schema import FeatureSpec, TaskType
     from kiln.data.infer import ColumnInference
+    from kiln.starter import Starter
 
 LATENCY_BUDGET_MS = 50.0  # generous: a starter model is far below it on any CPU
 COMMENT_COLUMN = 48  # where trailing comments start, so the file reads as two columns
@@ -41,6 +42,7 @@ class Scaffold:
     task: dict[str, TaskType]  # target → task type
     columns: list[ColumnInference]
     params: int
+    starter: str = ""  # which starter model was written, and why
 
 
 def init_blueprint(data_path: str | Path, target: str | Sequence[str],
@@ -79,7 +81,10 @@ def scaffold(data_path: str | Path, target: str | Sequence[str],
     text = render(origin, name, source, df, columns, tasks, params=params)
     if out is not None:
         write_atomic(out, text)
-    return Scaffold(text, out, len(df), tasks, columns, params)
+    from kiln.starter import choose_starter
+
+    starter = choose_starter([c.feature for c in columns if c.feature is not None], len(df))
+    return Scaffold(text, out, len(df), tasks, columns, params, starter.reason)
 
 
 def read_source(data: str) -> tuple[pd.DataFrame, Path | None, str]:
@@ -108,8 +113,11 @@ def render(origin: str, name: str, source: str, df: pd.DataFrame,
            columns: list[ColumnInference], tasks: dict[str, TaskType], *,
            params: int | None) -> str:
     """The commented YAML text of the starter blueprint."""
+    from kiln.starter import choose_starter
+
     features = [c.feature for c in columns if c.feature is not None]
     skipped = [c for c in columns if c.role == "skipped"]
+    starter = choose_starter(features, len(df))
     lines = [
         f"# Starter blueprint written by `kiln init` from {Path(origin).name} "
         f"({len(df):,} rows, {len(df.columns)} columns).",
@@ -122,15 +130,9 @@ def render(origin: str, name: str, source: str, df: pd.DataFrame,
         "",
         *_data_lines(source, columns, features, skipped, tasks),
         "",
-        *_architecture_lines(features, len(df)),
+        *_architecture_lines(features, starter),
         "",
-        "# How the model is fitted (defaults: docs/blueprint.md#training).",
-        "training:",
-        _commented("  epochs: 50", "upper bound; early stopping usually ends sooner"),
-        _commented(f"  batch_size: {64 if len(df) >= 1000 else 32}", ""),
-        _commented("  lr: 0.001", "AdamW with a cosine schedule"),
-        _commented("  early_stopping: {patience: 10}",
-                   "epochs without a better validation objective"),
+        *_training_lines(starter),
         "",
     ]
     lines += _budget_lines(params)
@@ -197,14 +199,17 @@ def _data_lines(source: str, columns: list[ColumnInference], features: list[Feat
     return lines
 
 
-def _architecture_lines(features: list[FeatureSpec], rows: int) -> list[str]:
+def _architecture_lines(features: list[FeatureSpec], starter: Starter) -> list[str]:
     from kiln.model.signature import inputs_from_features
 
     lines = ["# encoders (one per input) → combiner → trunk → one output head per target.",
+             f"# Starter model: {starter.reason}.",
              "architecture:"]
     encoders: list[str] = []
     for spec in inputs_from_features(features):
         blocks = _encoder_for(spec.kind, spec.shape, spec.vocab_size)
+        if not blocks and spec.kind == "vector" and starter.numeric_encoder:
+            blocks = starter.numeric_encoder
         if blocks:
             encoders.append(f"    {_flow(spec.name)}:")
             encoders += [_commented(f"      - {_flow(b)}", why) for b, why in blocks]
@@ -217,15 +222,27 @@ def _architecture_lines(features: list[FeatureSpec], rows: int) -> list[str]:
     else:  # only comments: an empty mapping keeps the key valid YAML
         lines += ["  encoders: {}", *encoders]
     lines.append(_commented("  combiner: concat", "joins the encoded inputs into one vector"))
-    wide = rows >= 10_000 or sum(f.type in ("numeric", "binary") for f in features) > 32
-    first, second = (128, 64) if wide else (64, 32)
-    lines += [_commented("  trunk:", "an MLP: linear → batchnorm → relu → dropout"),
-              f"    - linear: {{units: {first}}}", "    - batchnorm", "    - relu",
-              _commented("    - dropout: {p: 0.2}", "regularises; off at inference"),
-              f"    - linear: {{units: {second}}}", "    - batchnorm", "    - relu",
-              "    - dropout: {p: 0.2}",
-              "  # each head is a linear layer added by kiln: logits or a regression value"]
+    lines.append("  trunk:")
+    lines += [_commented(f"    - {_flow(b)}", why) for b, why in starter.trunk]
+    lines.append("  # each head is a linear layer added by kiln: logits or a regression value")
     return lines
+
+
+def _training_lines(starter: Starter) -> list[str]:
+    t = starter.training
+    stopping = f"{{patience: {t['patience']}, min_epochs: {t['min_epochs']}}}"
+    return ["# How the model is fitted (defaults: docs/blueprint.md#training), scaled to a "
+            f"{starter.size} table.",
+            "training:",
+            _commented(f"  epochs: {t['epochs']}", "upper bound; early stopping usually "
+                       "ends sooner"),
+            _commented(f"  batch_size: {t['batch_size']}", ""),
+            _commented("  lr: 0.001", "AdamW with a cosine schedule"),
+            _commented(f"  early_stopping: {stopping}", "epochs without a lower validation "
+                       "loss; never before min_epochs"),
+            _commented("  select: loss", "the epoch with the lowest validation loss is kept "
+                       "(a small validation split's accuracy saturates early)"),
+            ]
 
 
 def _encoder_for(kind: str, shape: tuple[int, ...],

@@ -78,6 +78,10 @@ BLOCKS: dict[str, Case] = {
                                    BlockSpec(type="relu")]),
     "squeeze_excite": Case((8, 4, 4), {"reduction": 2}),
     "gated_linear": Case((6,), {"units": 5}),
+    "piecewise_linear": Case((5,), {"bins": 6, "dim": 3}),
+    "periodic": Case((5,), {"frequencies": 4, "dim": 3, "sigma": 1.0}),
+    "residual_mlp": Case((6,), {"hidden": 10}),
+    "ft_transformer": Case((5,), {"dim": 8, "heads": 2, "layers": 2, "dropout": 0.0}),
 }
 
 COMBINERS: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, Any]]] = {

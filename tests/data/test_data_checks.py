@@ -36,7 +36,8 @@ NUMERIC = [{"name": "x", "type": "numeric"}, {"name": "y", "type": "numeric"}]
 def test_clean_table_is_all_ok(tmp_path: Path) -> None:
     data = prepare_data(make_blueprint(tmp_path, write(tmp_path, base()), features=NUMERIC))
     assert {c.level for c in data.checks} == {"ok"}
-    assert [c.name for c in data.checks] == ["schema", "non-finite", "missing", "constant",
+    assert [c.name for c in data.checks] == ["schema", "non-finite", "missing", "duplicates",
+                                             "constant",
                                              "balance", "leakage"]
 
 
@@ -105,20 +106,24 @@ def test_leakage_warning_for_shared_features(tmp_path: Path) -> None:
     columns = base()
     for key in ("x", "y"):  # rows 2k and 2k+1 share their features, not their label
         columns[key] = np.repeat(columns[key][:20], 2)
-    bp = make_blueprint(tmp_path, write(tmp_path, columns), features=NUMERIC)
+    bp = make_blueprint(tmp_path, write(tmp_path, columns), features=NUMERIC,
+                        duplicates="keep")
     data = prepare_data(bp)
     leakage = [c for c in data.checks if c.name == "leakage"]
     assert {c.level for c in leakage} == {"warning"}
     assert "test rows have the same features as a training row" in leakage[-1].message
 
 
-def test_leakage_error_for_duplicated_rows(tmp_path: Path) -> None:
+def test_copies_across_a_user_group_split_stay_an_error(tmp_path: Path) -> None:
     columns = pd.DataFrame(base())
     doubled = pd.concat([columns, columns], ignore_index=True)  # every row twice
+    doubled["site"] = np.arange(len(doubled)) % 7  # the user's groups separate the copies
     doubled.to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(ChecksFailed, match=r"leakage: \d+ of 8 validation rows are exact "
+    bp = make_blueprint(tmp_path, "t.csv", features=NUMERIC,
+                        split={"method": "group", "column": "site"})
+    with pytest.raises(ChecksFailed, match=r"leakage: \d+ of \d+ validation rows are exact "
                                            r"copies of training rows") as info:
-        prepare_data(make_blueprint(tmp_path, "t.csv", features=NUMERIC))
+        prepare_data(bp)
     assert "error" in levels(info.value.checks, "leakage")
 
 

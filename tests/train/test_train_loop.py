@@ -100,11 +100,38 @@ def test_early_stopping_restores_the_best_epoch() -> None:
     run = train(bp, data=multitask_data(), quiet=True, tracking=False)
     history, info = run.metrics["history"], run.info
     best = info["best_epoch"]
-    objectives = [h["val"]["objective"] for h in history]
-    assert objectives[best - 1] == max(objectives)
-    assert run.metrics["val"] == history[best - 1]["val"]  # best weights restored
+    losses = [h["val"]["loss"] for h in history]  # the default criterion
+    assert losses[best - 1] == min(losses)
+    assert info["selected_by"] == "validation loss"
+    restored = {k: v for k, v in run.metrics["val"].items() if k != "loss"}
+    assert restored == {k: v for k, v in history[best - 1]["val"].items() if k != "loss"}
     if info["stopped_early"]:
         assert len(history) == best + 2
+
+
+def test_objective_selection_breaks_ties_on_the_loss() -> None:
+    stop = EarlyStopping(patience=3, min_delta=0.0, minimize=False, min_epochs=6)
+    assert stop.update(0.9, 1, tie=0.5)
+    assert stop.update(1.0, 2, tie=0.4)
+    assert stop.update(1.0, 3, tie=0.3)  # same accuracy, lower loss: the better model
+    assert not stop.update(1.0, 4, tie=0.35)
+    assert not stop.update(0.95, 5, tie=0.2)
+    assert not stop.update(0.95, 6, tie=0.2)
+    assert stop.best_epoch == 3 and stop.stop  # patience used up, min_epochs reached
+    early = EarlyStopping(patience=1, min_delta=0.0, minimize=True, min_epochs=4)
+    assert early.update(1.0, 1) and not early.update(2.0, 2)
+    assert not early.stop  # patience is spent, but 2 < min_epochs
+
+
+def test_objective_criterion_picks_the_best_objective() -> None:
+    bp = multitask_blueprint()
+    bp.training.epochs = 8
+    bp.training.lr = 0.3
+    bp.training.select = "objective"
+    run = train(bp, data=multitask_data(), quiet=True, tracking=False)
+    objectives = [h["val"]["objective"] for h in run.metrics["history"]]
+    assert objectives[run.info["best_epoch"] - 1] == max(objectives)
+    assert run.info["selected_by"].startswith("validation ")
 
 
 def test_distillation_trains_and_checks_sizes() -> None:

@@ -18,6 +18,7 @@ from kiln.blueprint.retrain_spec import RetrainSpec
 from kiln.blueprint.search_spec import SearchSettings
 from kiln.blueprint.section import Section
 from kiln.blueprint.serve_spec import ServeSpec
+from kiln.blueprint.threshold_spec import ThresholdSpec
 from kiln.metrics import lower_is_better, metric_names
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -65,6 +66,9 @@ class TaskSpec(Section):
     metrics: list[str] = Field(default_factory=list)
     # The metric that early stopping, tuning and model selection optimise (validation split).
     objective: str | None = None
+    # Binary classification: the decision threshold chosen on validation under a constraint
+    # or a cost matrix, stored in the bundle (kiln.blueprint.threshold_spec).
+    threshold: ThresholdSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -107,6 +111,9 @@ class TaskSpec(Section):
                 f"objective: {self.objective!r} is not a metric for this task "
                 f"— accepted: {', '.join(sorted(allowed))}"
             )
+        if self.threshold is not None and [t.type for t in self.targets] != ["classification"]:
+            raise ValueError("threshold: a decision threshold needs one binary classification "
+                             "target")
         names = [t.name for t in self.targets]
         if len(set(names)) != len(names):
             raise ValueError(f"targets: names must be unique, got {names}")
@@ -191,6 +198,11 @@ class DataSpec(Section):
     # Columns in the data that are neither features nor targets (ids, timestamps, ...).
     ignore: list[str] = Field(default_factory=list)
     split: SplitSpec = Field(default_factory=SplitSpec)
+    # Rows with identical features (different respondents giving the same answers): `group`
+    # keeps each set of copies inside one split, so none straddles train and test; `drop`
+    # keeps the first copy only; `keep` splits rows as they come (copies across splits are
+    # then reported as leakage warnings). docs/data.md#duplicate-rows
+    duplicates: Literal["group", "drop", "keep"] = "group"
     # Features whose values define slices for per-slice metrics in `kiln evaluate`.
     slices: list[str] = Field(default_factory=list)
     # ±inf in a numeric feature: stop (error, naming column and rows), treat it as missing
@@ -281,6 +293,8 @@ class EarlyStoppingSpec(Section):
     # Epochs without improvement of the validation objective before stopping; null: never.
     patience: PositiveInt | None = 10
     min_delta: Annotated[float, Field(ge=0)] = 0.0
+    # No stop before this many epochs: the first epochs of a small table are noise.
+    min_epochs: Annotated[int, Field(ge=0)] = 0
 
 
 class TrainingSpec(Section):
@@ -302,6 +316,10 @@ class TrainingSpec(Section):
     # "balanced" weighs each class by the inverse of its training frequency.
     class_weights: Literal["none", "balanced"] = "none"
     early_stopping: EarlyStoppingSpec = Field(default_factory=EarlyStoppingSpec)
+    # What picks the best epoch (and drives early stopping): the validation loss, which keeps
+    # moving when a small validation split's accuracy has saturated; or the task objective
+    # with the loss breaking ties (docs/training.md#model-selection).
+    select: Literal["loss", "objective"] = "loss"
     # auto: CUDA when present, else CPU. AMP is used only on CUDA.
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True

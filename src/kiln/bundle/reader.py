@@ -157,7 +157,7 @@ class Bundle:
             values = decoded[out["name"]]
             labels = out.get("labels") or [str(i) for i in range(out["size"])]
             for answer, row in zip(answers, values, strict=True):
-                answer[out["name"]] = _answer(out["type"], row, labels)
+                answer[out["name"]] = _answer(out["type"], row, labels, out.get("threshold"))
         return answers
 
     def flags(self, records: Sequence[Mapping[str, Any]], *,
@@ -180,9 +180,13 @@ class Bundle:
                 "sizes": self.sizes, "total_bytes": sum(self.sizes.values())}
 
 
-def _answer(kind: str, row: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+def _answer(kind: str, row: np.ndarray, labels: Sequence[str],
+            threshold: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if kind == "classification":
         best = int(np.argmax(row))
+        if threshold is not None:  # a binary decision threshold chosen at training time
+            positive = list(labels).index(threshold["positive"])
+            best = positive if row[positive] >= threshold["value"] else 1 - positive
         return {"label": labels[best], "confidence": float(row[best]),
                 "probabilities": {lab: float(p) for lab, p in zip(labels, row, strict=True)}}
     if kind == "multilabel":

@@ -28,7 +28,12 @@ def design(
     Builds the model, infers every shape, counts parameters and FLOPs per block, measures
     CPU latency and checks the budgets. Exit code 1 when a budget is exceeded."""
     from kiln.blueprint import load_blueprint
+    from kiln.blueprint.load import find_distributions, read_source
 
+    if find_distributions(read_source(blueprint)[0]):
+        design_search_space(blueprint, json_out=json_out, measure=not no_latency,
+                            threads=threads)
+        return
     bp = load_blueprint(blueprint)  # before importing torch: a typo is reported at once
     from kiln.design import design as run_design
 
@@ -38,6 +43,38 @@ def design(
     else:
         render_design(report)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def design_search_space(path: Path, *, json_out: bool, measure: bool,
+                        threads: int | None) -> None:
+    """`kiln design` on a blueprint with search distributions: three models of the space."""
+    from rich.table import Table
+
+    from kiln.tune.design_space import design_space
+
+    result = design_space(path, measure=measure, threads=threads)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        table = Table(title=f"{result.name} · search space: {result.distributions} "
+                      f"distributions, {result.candidates} candidate models sized",
+                      title_justify="left")
+        for column in ("model", "params", "FLOPs", "latency (batch 1)", "budgets"):
+            table.add_column(column, overflow="fold")
+        for key, report in result.reports.items():
+            latency = report.latency_ms.get(1)
+            verdict = ("ok" if report.ok else "[red]over: " + ", ".join(
+                b.name for b in report.budgets if not b.ok) + "[/]")
+            table.add_row(key, human(report.params),
+                          human(report.flops), "" if latency is None else f"{latency:.3f} ms",
+                          verdict if report.budgets else "no budgets")
+        console.print(table)
+        for key, picked in result.picks.items():
+            console.print(f"{key}: {picked or '—'}", soft_wrap=True)
+        for note in result.notes:
+            console.print(f"[yellow]{note}[/] — `kiln tune` skips trials over budget")
+    if not result.ok:
         raise typer.Exit(1)
 
 

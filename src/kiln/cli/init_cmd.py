@@ -44,6 +44,7 @@ def summary(result: Scaffold) -> dict[str, object]:
         "rows": result.rows,
         "task": result.task,
         "params": result.params,
+        "starter": result.starter,
         "columns": [{"column": c.column, "role": c.role, "type": c.type, "reason": c.reason}
                     for c in result.columns],
     }
@@ -65,5 +66,6 @@ def render_scaffold(result: Scaffold) -> None:
     console.print(table)
     tasks = ", ".join(f"{t} ({k})" for t, k in result.task.items())
     console.print(f"task: {escape(tasks)} · baseline model: {result.params:,} parameters")
+    console.print(f"starter model: {escape(result.starter)}")
     console.print(f"wrote [bold]{escape(str(result.path))}[/] — next: "
                   f"kiln design {escape(str(result.path))}")

@@ -75,8 +75,11 @@ def run_summary(run: Run) -> dict[str, Any]:
     out = {"run_id": run.id, "run_dir": str(run.dir.resolve()), "status": info.get("status"),
            "val": metrics.get("val", {}), "test": metrics.get("test", {}),
            "best_epoch": info.get("best_epoch"), "epochs_run": info.get("epochs_run"),
+           "selected_by": info.get("selected_by"),
            "mlflow_run_id": info.get("mlflow_run_id"),
            "weights": str((run.dir / "weights.safetensors").resolve())}
+    if "threshold" in metrics:
+        out["threshold"] = metrics["threshold"]
     if "cv" in metrics:
         out["cv"] = {"k": metrics["cv"]["k"], "mean": metrics["cv"]["mean"],
                      "std": metrics["cv"]["std"]}
@@ -105,8 +108,24 @@ def render_run(run: Run) -> None:
             if not key.endswith(".objective"):
                 cv_table.add_row(key, f"{mean:.4f} ± {cv['std'][key]:.4f}")
         console.print(cv_table)
-    console.print(f"best epoch {info.get('best_epoch')} of {info.get('epochs_run')} · "
+    threshold = metrics.get("threshold")
+    if threshold:
+        console.print(threshold_line(threshold))
+    chosen = f" (chosen by {info['selected_by']})" if info.get("selected_by") else ""
+    console.print(f"best epoch {info.get('best_epoch')} of {info.get('epochs_run')}{chosen} · "
                   f"run [bold]{run.id}[/]\nrun dir {run.dir}")
+
+
+def threshold_line(threshold: dict[str, Any]) -> str:
+    """One line on the chosen decision threshold and what it gives on val and test."""
+    def figures(split: dict[str, Any]) -> str:
+        return (f"precision {split['precision']:.3f}, recall {split['recall']:.3f}, "
+                f"FP {split['false_positives']}, FN {split['false_negatives']}")
+
+    met = "" if threshold["met"] else " [yellow](no threshold meets it: 0.5 kept)[/]"
+    test = f"; test: {figures(threshold['test'])}" if threshold.get("test") else ""
+    return (f"decision threshold {threshold['value']:.4f} for {threshold['positive']!r} "
+            f"({threshold['rule']}){met} — validation: {figures(threshold['val'])}{test}")
 
 
 def _fmt(value: float | None) -> str:

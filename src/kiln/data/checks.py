@@ -10,7 +10,8 @@
     labels       a class that appears in val/test but not in train (error)
     leakage      val/test rows whose features also appear in train (warning with the
                  count); error when more than 5% of a split are exact copies of training
-                 rows, features and target alike — its score would be inflated
+                 rows, features and target alike — its score would be inflated (copies in
+                 the source table are grouped first: `kiln.data.duplicates`)
 
 `raise_on_errors` raises `ChecksFailed` (a `DataError` listing every error) after the
 whole table is built, so the CLI can still show it.
@@ -170,9 +171,11 @@ def check_split_labels(frame: pd.DataFrame, task: TaskSpec,
     return results
 
 
-def check_leakage(feature_rows: np.ndarray, full_rows: np.ndarray,
-                  split: SplitIndices) -> list[CheckResult]:
-    """Rows of val/test whose feature hash (or feature+target hash) occurs in train."""
+def check_leakage(feature_rows: np.ndarray, full_rows: np.ndarray, split: SplitIndices, *,
+                  copies_are_errors: bool = True) -> list[CheckResult]:
+    """Rows of val/test whose feature hash (or feature+target hash) occurs in train.
+    `copies_are_errors=False` (the user chose `data.duplicates: keep`) reports exact
+    copies as a warning."""
     train_features = set(feature_rows[split.train].tolist())
     train_full = set(full_rows[split.train].tolist())
     results = []
@@ -182,10 +185,12 @@ def check_leakage(feature_rows: np.ndarray, full_rows: np.ndarray,
         shared = sum(1 for h in feature_rows[rows].tolist() if h in train_features)
         exact = sum(1 for h in full_rows[rows].tolist() if h in train_full)
         if exact / len(rows) > LEAKAGE_ERROR_SHARE:
-            results.append(CheckResult("leakage", "error",
+            level = "error" if copies_are_errors else "warning"
+            results.append(CheckResult("leakage", level,
                                        f"{exact} of {len(rows)} {name} rows are exact copies "
                                        f"of training rows — the score would be inflated; "
-                                       f"drop duplicate rows or use a group split"))
+                                       f"set data.duplicates: group (or drop), or use a "
+                                       f"group split that keeps copies together"))
         elif shared:
             results.append(CheckResult("leakage", "warning",
                                        f"{shared} of {len(rows)} {name} rows have the same "

@@ -30,6 +30,7 @@ from kiln.errors import DataError, did_you_mean
 if TYPE_CHECKING:
     import pandas as pd
 
+MIN_ROWS_PER_CLASS = 5  # integer targets with fewer rows per value are amounts
 MAX_CATEGORIES = 20  # integers with at most this many distinct values may be categories
 CATEGORY_ROW_FRACTION = 0.05  # ... and fewer distinct values than this fraction of rows
 MAX_STRING_CATEGORIES = 200  # strings with more distinct values than this are not categories
@@ -94,8 +95,9 @@ def infer_features(df: pd.DataFrame, targets: Sequence[str], *, base_dir: Path |
 
 
 def infer_task(df: pd.DataFrame, target: str) -> TaskType:
-    """"regression" for a numeric target with fractional or many (> 20) values, else
-    "classification". Raises `DataError` when the column is missing or empty."""
+    """"regression" for a numeric target with fractional or many (> 20) values, or integers
+    with fewer than 5 rows per distinct value on average; else "classification". Raises
+    `DataError` when the column is missing or empty."""
     import pandas as pd
 
     if target not in df.columns:
@@ -113,6 +115,8 @@ def infer_task(df: pd.DataFrame, target: str) -> TaskType:
         return "classification"
     if values.nunique() > MAX_CATEGORIES or not _integral(values):
         return "regression"
+    if values.nunique() > 2 and len(values) / values.nunique() < MIN_ROWS_PER_CLASS:
+        return "regression"  # 20 weights of 16 distinct values are amounts, not classes
     return "classification"
 
 

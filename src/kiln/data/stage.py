@@ -22,6 +22,12 @@ from kiln.data.checks import (
     missing_mask,
     raise_on_errors,
 )
+from kiln.data.duplicates import (
+    GROUPABLE_METHODS,
+    duplicate_check,
+    find_duplicates,
+    split_by_groups,
+)
 from kiln.data.finite import check_non_finite, check_scaled, resolve_non_finite
 from kiln.data.hashing import fingerprint, row_hashes, table_hashes
 from kiln.data.prepared import CheckResult, PreparedData, Split
@@ -66,17 +72,29 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
     frame = drop_incomplete_rows(frame, features, target_columns)
     image_columns = [f.name for f in features if f.type == "image"]
     hashes = table_hashes(frame, image_columns)
+    names = [f.name for f in features]
+    dups = find_duplicates(row_hashes(hashes, names), row_hashes(hashes, names + target_columns))
+    checks.append(duplicate_check(dups, spec.duplicates, spec.split.method))
+    if spec.duplicates == "drop" and dups.copies:
+        frame = frame.iloc[dups.first].reset_index(drop=True)
+        hashes = {k: v[dups.first] for k, v in hashes.items()}
     checks += check_constant(features, hashes)
     checks += check_cardinality(frame, features)
     checks += check_classes(frame, task, spec.split)
     raise_on_errors(checks)
 
-    split = split_rows(len(frame), spec.split, blueprint.seed, labels=_strata(frame, blueprint),
-                       column=_split_column(frame, spec.split.column), fold=fold)
-    names = [f.name for f in features]
+    if (spec.duplicates == "group" and dups.copies
+            and spec.split.method in GROUPABLE_METHODS):
+        split = split_by_groups(dups, spec.split, blueprint.seed,
+                                labels=_strata(frame, blueprint), fold=fold)
+    else:
+        split = split_rows(len(frame), spec.split, blueprint.seed,
+                           labels=_strata(frame, blueprint),
+                           column=_split_column(frame, spec.split.column), fold=fold)
     checks += check_split_labels(frame, task, split)
     checks += check_leakage(row_hashes(hashes, names),
-                            row_hashes(hashes, names + target_columns), split)
+                            row_hashes(hashes, names + target_columns), split,
+                            copies_are_errors=spec.duplicates != "keep")
     raise_on_errors(checks)
 
     needed = names + target_columns
@@ -213,7 +231,9 @@ def _signature(blueprint: Blueprint, features: list[FeatureSpec],
 
 def split_indices(blueprint: Blueprint, frame: pd.DataFrame,
                   fold: int | None = None) -> SplitIndices:
-    """The split of an already-loaded table, exactly as `prepare_data` makes it."""
+    """The split of an already-loaded table, as `prepare_data` makes it for a table without
+    duplicate feature rows (with copies and `data.duplicates: group`, `prepare_data` splits
+    by group — use the indices of its `PreparedData` splits then)."""
     spec = blueprint.data.split
     return split_rows(len(frame), spec, blueprint.seed, labels=_strata(frame, blueprint),
                       column=_split_column(frame, spec.column), fold=fold)

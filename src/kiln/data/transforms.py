@@ -187,6 +187,11 @@ class NumericTransform(ColumnTransform):
         return x
 
 
+# Values a binary column may hold without fitted levels; "0.0" / "1.0" are how a CSV
+# column of floats spells them (a training split may hold only one of the two).
+BOOLEAN_TEXTS = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
+
+
 class BinaryTransform(ColumnTransform):
     """Two levels → 0/1. Numbers and booleans are used as they are; text levels sort, and
     the second is 1 ("no" → 0, "yes" → 1)."""
@@ -206,8 +211,8 @@ class BinaryTransform(ColumnTransform):
             text = as_text(value)
             if text in self.levels:
                 out[row] = float(self.levels.index(text))
-            elif text in ("0", "1", "false", "true"):
-                out[row] = float(text in ("1", "true"))
+            elif text in BOOLEAN_TEXTS:
+                out[row] = BOOLEAN_TEXTS[text]
             else:
                 raise DataError(f"column {self.feature.name!r}, row {row + 1}: {value!r} is "
                                 f"not one of the binary levels {self.levels or ['0', '1']}")
@@ -215,7 +220,7 @@ class BinaryTransform(ColumnTransform):
 
     def fit(self, values: np.ndarray) -> None:
         texts = sorted({as_text(v) for v in values if not is_missing(v)})
-        if not set(texts) <= {"0", "1", "false", "true"}:
+        if not set(texts) <= set(BOOLEAN_TEXTS):
             if len(texts) > 2:
                 raise DataError(f"column {self.feature.name!r}: declared binary but has "
                                 f"{len(texts)} values ({', '.join(texts[:5])}, ...) — declare "

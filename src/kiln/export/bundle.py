@@ -57,7 +57,17 @@ def export(run: Any, *, variant: str = "fp32", output: str | Path, zip: bool = F
         train_columns=_train_columns(data), train_inputs=data.train.inputs, metrics=metrics,
         blueprint_yaml=(Path(run.dir) / "blueprint.yaml").read_text(encoding="utf-8"),
         source_run=run.id, variant=variant, zip=zip, overwrite=overwrite,
-        calibration_split=(data.val.inputs, data.val.targets) if len(data.val) else None)
+        calibration_split=(data.val.inputs, data.val.targets) if len(data.val) else None,
+        decisions=_decisions(run.signature, metrics.get("threshold")))
+
+
+def _decisions(signature: Signature, threshold: Mapping[str, Any] | None,
+               ) -> dict[str, dict[str, Any]]:
+    """The decision rule per output (a chosen binary threshold) for signature.json."""
+    if not threshold:
+        return {}
+    keys = ("positive", "negative", "value", "rule")
+    return {signature.outputs[0].name: {k: threshold[k] for k in keys}}
 
 
 def write_bundle(destination: Path, *, model_onnx: bytes, preprocessor: Preprocessor,
@@ -67,18 +77,24 @@ def write_bundle(destination: Path, *, model_onnx: bytes, preprocessor: Preproce
                  blueprint_yaml: str, source_run: str | None, variant: str,
                  zip: bool = False, overwrite: bool = False,
                  calibration_split: tuple[Mapping[str, np.ndarray],
-                                          Mapping[str, np.ndarray]] | None = None) -> Path:
+                                          Mapping[str, np.ndarray]] | None = None,
+                 decisions: Mapping[str, dict[str, Any]] | None = None) -> Path:
     """Assemble a bundle from its parts and move it into place atomically.
 
     `train_columns` are raw training values per feature and `train_inputs` their
     preprocessed arrays (for the signature's ranges and the reference profile);
     `calibration_split` (validation inputs, targets) calibrates the confidence for the
     monitor's accuracy estimate.
+    `decisions` maps an output name to its decision threshold (signature.json's
+    `threshold` entry of that output, applied by `Bundle.predict`).
     """
     input_of = {name: spec.name for spec in signature.inputs for name in spec.features}
     fields = describe_fields(features, train_columns, input_of)
     outputs = [{**o, "labels": list(o["labels"]) if o.get("labels") else None}
                for o in signature.to_dict()["outputs"]]
+    for out in outputs:
+        if decisions and out["name"] in decisions:
+            out["threshold"] = dict(decisions[out["name"]])
     sig = {"fields": fields, "inputs": signature.to_dict()["inputs"], "outputs": outputs}
     decoded = preprocessor.decode(_run_onnx(model_onnx, signature, train_inputs))
     files: dict[str, bytes] = {

@@ -28,6 +28,7 @@ from kiln.train.inference import score_split
 from kiln.train.losses import Distillation, TaskLoss, check_teacher
 from kiln.train.optim import build_optimizer, build_schedule
 from kiln.train.progress import Progress, Silent
+from kiln.train.selection import describe, minimizes, selection_key, split_loss
 
 if TYPE_CHECKING:
     from kiln.blueprint.schema import Blueprint
@@ -38,29 +39,37 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 
 @dataclass
 class EarlyStopping:
-    """Tracks the best validation objective; `stop` once `patience` epochs bring nothing."""
+    """Tracks the best validation criterion (`kiln.train.selection`); `stop` once `patience`
+    epochs bring nothing, but never before `min_epochs`. An equal value wins on a lower
+    `tie` (the validation loss when the criterion is a saturating metric)."""
 
     patience: int | None
     min_delta: float
     minimize: bool
+    min_epochs: int = 0
     best: float = math.nan
+    best_tie: float = math.nan
     best_epoch: int = 0
     bad_epochs: int = 0
+    last_epoch: int = 0
 
-    def update(self, value: float, epoch: int) -> bool:
-        """Record this epoch's objective; True when it is the new best."""
+    def update(self, value: float, epoch: int, tie: float = math.nan) -> bool:
+        """Record this epoch's criterion; True when it is the new best."""
         gain = (self.best - value) if self.minimize else (value - self.best)
+        tied = gain == 0 and tie < self.best_tie  # False whenever a tie value is NaN
         improved = self.best_epoch == 0 or (not math.isnan(value) and (
-            math.isnan(self.best) or gain > self.min_delta))
+            math.isnan(self.best) or gain > self.min_delta or tied))
         if improved:
-            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+            self.best, self.best_tie, self.best_epoch, self.bad_epochs = value, tie, epoch, 0
         else:
             self.bad_epochs += 1
+        self.last_epoch = epoch
         return improved
 
     @property
     def stop(self) -> bool:
-        return self.patience is not None and self.bad_epochs >= self.patience
+        return (self.patience is not None and self.bad_epochs >= self.patience
+                and self.last_epoch >= self.min_epochs)
 
     def state_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +85,7 @@ class FitResult:
     best_epoch: int = 0
     epochs_run: int = 0
     stopped_early: bool = False
+    selected_by: str = ""
 
 
 def select_device(blueprint: Blueprint) -> torch.device:
@@ -113,7 +123,7 @@ class Loop:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         stopping = self.training.early_stopping
         self.stopping = EarlyStopping(stopping.patience, stopping.min_delta,
-                                      blueprint.task.direction == "minimize")
+                                      minimizes(blueprint), stopping.min_epochs)
         self.generator = torch.Generator().manual_seed(blueprint.seed)
         self.augment_rng = np.random.default_rng(blueprint.seed)
         self.augment = image_augmenter(blueprint, data)
@@ -147,7 +157,8 @@ class Loop:
         self.close_writer()
         if self.best_weights:
             self.model.load_state_dict(self.best_weights)
-        return FitResult(self.history, self.stopping.best_epoch, self.epoch, self.stopping.stop)
+        return FitResult(self.history, self.stopping.best_epoch, self.epoch, self.stopping.stop,
+                         describe(self.bp))
 
     def run_epoch(self, epoch: int) -> None:
         started = time.perf_counter()
@@ -156,7 +167,8 @@ class Loop:
         train_loss = self.train_epoch()
         val = self.validate()
         self.schedule.after_epoch(val["objective"])
-        if self.stopping.update(val["objective"], epoch):
+        value, tie = selection_key(self.bp, val)
+        if self.stopping.update(value, epoch, tie):
             self.best_weights = {k: v.detach().to("cpu", copy=True)
                                  for k, v in self.model.state_dict().items()}
         record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "val": val,
@@ -225,9 +237,13 @@ class Loop:
             writer.close()
 
     def validate(self) -> dict[str, float]:
+        """The validation split's metrics, `objective` and `loss` (train split without one)."""
         split = self.data.val if len(self.data.val) else self.data.train
-        return score_split(self.model, split, self.data.preprocessor, self.data.signature,
-                           self.bp.task)
+        val = score_split(self.model, split, self.data.preprocessor, self.data.signature,
+                          self.bp.task)
+        val["loss"] = split_loss(self.model, self.loss, split, self.data.signature,
+                                 self.device)
+        return val
 
     def score(self, split: Split) -> dict[str, float]:
         return score_split(self.model, split, self.data.preprocessor, self.data.signature,

@@ -123,9 +123,16 @@ def finish(run: Run, loop: Loop, result: FitResult, tracker: Tracker | None,
     test = loop.score(loop.data.test) if len(loop.data.test) else {}
     from kiln.files import write_json
 
-    write_json(run.dir / "metrics.json", {"val": val, "test": test, "history": result.history})
+    record: dict[str, Any] = {"val": val, "test": test, "history": result.history}
+    spec = loop.bp.task.threshold
+    if spec is not None:
+        from kiln.train.threshold import fit_threshold
+
+        record["threshold"] = fit_threshold(loop.model, loop.data, spec)
+    write_json(run.dir / "metrics.json", record)
     update_info(run, status="finished", epochs_run=result.epochs_run,
                 best_epoch=result.best_epoch, stopped_early=result.stopped_early,
+                selected_by=result.selected_by,
                 ended=now_iso(), train_seconds=round(time.perf_counter() - started, 3))
     if tracker is not None:
         final = {f"best_val.{k}": v for k, v in val.items()}

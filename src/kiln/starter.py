@@ -1,0 +1,83 @@
+"""The starter model and training settings `kiln init` writes for a table, by its size and
+column types, each with the reason it is written in the blueprint's comments.
+
+Rows decide the training settings: a small table gives few optimiser steps per epoch, so it
+needs more epochs, a longer patience and a floor on the epochs before early stopping (the
+validation split is tiny and noisy); a large one needs bigger batches and fewer epochs.
+
+    rows          epochs  batch  patience  min_epochs
+    < 1,000       200     32     20        20
+    < 20,000      100     128    15        10
+    ≥ 20,000       50     256    10         5
+
+Rows and column types decide the architecture:
+
+    small (< 1,000 rows)   an MLP wrapped in a residual connection whose shortcut is a
+                           linear projection: the model holds a linear model of its inputs,
+                           which small tables often need, and the MLP adds what it can
+    larger, with numeric   piecewise-linear embeddings of the numeric features (Gorishniy
+    features               et al. 2022) → linear → two residual MLP blocks: the embeddings
+                           let an MLP draw the step-like functions trees find on tables
+    larger, no numeric     the category embeddings → linear → two residual MLP blocks
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiln.blueprint.schema import FeatureSpec
+
+SMALL_ROWS = 1_000
+LARGE_ROWS = 20_000
+
+Line = tuple[Any, str]  # a YAML value (flow style) and its comment
+
+
+@dataclass
+class Starter:
+    """What `kiln init` writes for the model and its training."""
+
+    size: str  # "small", "medium" or "large"
+    reason: str  # one line: why this architecture
+    training: dict[str, Any]
+    numeric_encoder: list[Line] = field(default_factory=list)
+    trunk: list[Line] = field(default_factory=list)
+
+
+def training_settings(rows: int) -> tuple[str, dict[str, Any]]:
+    """(size name, training settings) for a table of `rows` rows."""
+    if rows < SMALL_ROWS:
+        return "small", {"epochs": 200, "batch_size": 32, "patience": 20, "min_epochs": 20}
+    if rows < LARGE_ROWS:
+        return "medium", {"epochs": 100, "batch_size": 128, "patience": 15, "min_epochs": 10}
+    return "large", {"epochs": 50, "batch_size": 256, "patience": 10, "min_epochs": 5}
+
+
+def choose_starter(features: list[FeatureSpec], rows: int) -> Starter:
+    """The starter for a table with these (inferred) features and `rows` rows."""
+    size, training = training_settings(rows)
+    numeric = sum(f.type in ("numeric", "binary") for f in features)
+    if size == "small":
+        mlp = [{"linear": {"units": 64}}, "batchnorm", "relu", {"dropout": {"p": 0.2}},
+               {"linear": {"units": 32}}, "batchnorm", "relu", {"dropout": {"p": 0.2}}]
+        return Starter(size, f"{rows:,} rows: a small table, where a linear model is hard "
+                       f"to beat — an MLP beside a linear shortcut", training,
+                       trunk=[({"residual": mlp}, "MLP + linear shortcut (project: true)")])
+    width = 256 if size == "large" else 128
+    trunk: list[Line] = [
+        ({"linear": {"units": width}}, ""),
+        ({"residual_mlp": {"hidden": 2 * width, "dropout": 0.2}},
+         "x + MLP(batchnorm(x)) (Gorishniy et al. 2021)"),
+        ({"residual_mlp": {"hidden": 2 * width, "dropout": 0.2}}, ""),
+        ("batchnorm", ""), ("relu", "")]
+    if not numeric:
+        return Starter(size, f"{rows:,} rows of categories: their embeddings → a residual "
+                       f"MLP", training, trunk=trunk)
+    encoder: list[Line] = [({"piecewise_linear": {"bins": 16, "dim": 8}},
+                            f"each of the {numeric} numbers → 8 values (Gorishniy et al. "
+                            f"2022)")]
+    return Starter(size, f"{rows:,} rows: numeric embeddings → a residual MLP (an MLP on "
+                   f"embedded numbers draws the step-like functions trees find)", training,
+                   numeric_encoder=encoder, trunk=trunk)

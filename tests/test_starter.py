@@ -1,0 +1,57 @@
+"""The starter `kiln init` picks: training settings by rows, architecture by rows and column
+types, each with its reason; every starter builds and exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from kiln.blueprint.schema import FeatureSpec
+from kiln.scaffold import scaffold
+from kiln.starter import choose_starter, training_settings
+
+NUMERIC = [FeatureSpec(name=f"x{i}", type="numeric") for i in range(4)]
+CATEGORIES = [FeatureSpec(name="city", type="categorical", categories=["a", "b"])]
+
+
+@pytest.mark.parametrize(("rows", "size", "epochs", "min_epochs"),
+                         [(178, "small", 200, 20), (6_366, "medium", 100, 10),
+                          (50_000, "large", 50, 5)])
+def test_training_settings_scale_with_rows(rows: int, size: str, epochs: int,
+                                           min_epochs: int) -> None:
+    name, settings = training_settings(rows)
+    assert (name, settings["epochs"], settings["min_epochs"]) == (size, epochs, min_epochs)
+
+
+def test_architecture_by_size_and_column_types() -> None:
+    small = choose_starter(NUMERIC, 178)
+    assert [next(iter(b)) for b, _ in small.trunk] == ["residual"]
+    assert "small table" in small.reason and not small.numeric_encoder
+    numeric = choose_starter(NUMERIC + CATEGORIES, 5_000)
+    assert next(iter(numeric.numeric_encoder[0][0])) == "piecewise_linear"
+    assert "numeric embeddings" in numeric.reason
+    categories = choose_starter(CATEGORIES, 5_000)
+    assert not categories.numeric_encoder and "categories" in categories.reason
+
+
+@pytest.mark.parametrize("rows", [150, 1_500])
+def test_scaffold_writes_the_starter_and_why(tmp_path: Path, rows: int) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(rows, 3)), columns=["a", "b", "c"])
+    frame["label"] = np.where(frame["a"] > 0, "up", "down")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = scaffold(tmp_path / "t.csv", "label", tmp_path / "bp.yaml")
+    raw = yaml.safe_load(result.text)
+    assert raw["training"]["select"] == "loss"
+    assert f"# Starter model: {result.starter}." in result.text
+    blocks = [next(iter(b)) if isinstance(b, dict) else b for b in raw["architecture"]["trunk"]]
+    if rows < 1_000:
+        assert blocks == ["residual"] and raw["training"]["batch_size"] == 32
+    else:
+        assert "residual_mlp" in blocks
+        assert raw["architecture"]["encoders"]["tabular"][0] == {
+            "piecewise_linear": {"bins": 16, "dim": 8}}
