@@ -85,6 +85,9 @@ def build_app(service: Service) -> FastAPI:
         app.include_router(admin_routes.router)
     app.add_api_route("/metrics", _metrics, methods=["GET"],
                       summary="Prometheus metrics (text format)")
+    app.add_api_route("/", _status_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/status", _status, methods=["GET"],
+                      summary="Model, version, uptime, request rate, monitor summary")
     # The hot routes again, as plain Starlette routes in front of their documented FastAPI
     # twins: same code, without FastAPI's per-request dependency machinery (≈0.3 ms).
     app.router.routes[0:0] = [_FastRoute(path, endpoint, methods=["POST"])
@@ -132,19 +135,42 @@ async def _metrics(request: Request) -> Response:
     m = service.metrics
     m.queue_rows.set(service.batcher.queued_rows if service.batcher else 0)
     m.log_pending.set(service.writer.pending if service.writer else 0)
-    return Response(m.render(), media_type=m.content_type)
+    body = m.render() + service.status.snapshot.prometheus.encode()
+    return Response(body, media_type=m.content_type)
+
+
+async def _status(request: Request) -> Response:
+    from starlette.responses import JSONResponse
+
+    service: Service = request.app.state.service
+    return JSONResponse(service.status.to_dict())
+
+
+async def _status_page(request: Request) -> Response:
+    from starlette.responses import HTMLResponse
+
+    from kiln.serve.status_page import render
+
+    service: Service = request.app.state.service
+    return HTMLResponse(render(service.status.to_dict()))
+
+
+def _answer_error(request: Request, exc: KilnError, status: int) -> Response:
+    request_id = getattr(request.state, "request_id", None)
+    request.app.state.service.log_error(status, getattr(exc, "kind", "error"), request_id)
+    return error_response(exc, request_id=request_id)
 
 
 async def _kiln_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KilnError)
-    return error_response(exc, request_id=getattr(request.state, "request_id", None))
+    return _answer_error(request, exc, int(exc.http_status))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     rejected = RequestRejected(str(exc.detail), status=exc.status_code,
                                headers=dict(exc.headers or {}))
-    return error_response(rejected, request_id=getattr(request.state, "request_id", None))
+    return _answer_error(request, rejected, exc.status_code)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -153,4 +179,4 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     where = ".".join(str(p) for p in first.get("loc", ()))
     rejected = RequestRejected(f"{where}: {first.get('msg', 'invalid')}", status=422,
                                field=where or None)
-    return error_response(rejected, request_id=getattr(request.state, "request_id", None))
+    return _answer_error(request, rejected, 422)

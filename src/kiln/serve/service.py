@@ -57,6 +57,9 @@ class Service:
         self.ready = False
         self._reload_lock = asyncio.Lock()
         self._follow: asyncio.Task[None] | None = None
+        from kiln.serve.status import StatusBoard
+
+        self.status = StatusBoard(self)
 
     async def start(self) -> None:
         s = self.settings
@@ -70,6 +73,7 @@ class Service:
                                               on_write=self.metrics.log_rows.inc)
         if self.ref is not None and s.follow_s > 0 and not self.ref.ref.isdigit():
             self._follow = asyncio.get_running_loop().create_task(self._follow_alias())
+        self.status.start()
         self.ready = True
 
     async def stop(self) -> None:
@@ -79,8 +83,14 @@ class Service:
             self._follow.cancel()
         if self.batcher is not None:
             await self.batcher.stop()
+        await asyncio.to_thread(self.status.stop)
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+
+    def log_error(self, status: int, kind: str, request_id: str | None) -> None:
+        """Queue one error answer for the log's `errors` table (the monitor's error rate)."""
+        if self.writer is not None:
+            self.writer.add_error(status=status, kind=kind, request_id=request_id)
 
     # ------------------------------------------------------------------ prediction path
 
