@@ -76,11 +76,30 @@ def run_loop(blueprint: Blueprint, *, folder: Path, data: PreparedData | None = 
     log = folder / "predictions.db"
     with running_server(f"models:/{name}@champion", "--follow", str(s.follow_s),
                         "--log", str(log), "--no-admin", "--flush-ms", "50",
-                        output=folder / "serve.log") as server:
+                        "--monitor-every", "2", output=folder / "serve.log") as server:
         step("serve", {"url": server.url, "model": f"models:/{name}@champion"})
         result.artifacts.update(prediction_log=str(log), server_output=str(server.output))
-        _loop(blueprint, shipped.bundle, server, log, folder, s, result, step)
+        try:
+            _loop(blueprint, shipped.bundle, server, log, folder, s, result, step)
+        finally:
+            saved = _save_status(server, folder)
+            if saved is not None:
+                result.artifacts["status_page"] = str(saved)
     return result
+
+
+def _save_status(server: Server, folder: Path) -> Path | None:
+    """The service's own status page (`GET /`) as it was at the end, kept as a file
+    (None when the service no longer answers: the step that failed says why)."""
+    from kiln.files import atomic_write_text
+
+    try:
+        text = server.get_text("/")
+    except OSError:
+        return None
+    path = folder / "status.html"
+    atomic_write_text(path, text)
+    return path
 
 
 def _loop(bp: Blueprint, bundle: Path, server: Server, log: Path, folder: Path,

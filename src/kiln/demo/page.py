@@ -13,7 +13,9 @@ LABELS = {"report": "champion report (report.html)", "bundle": "champion bundle"
           "monitor_page": "monitor page (drift window, labelled)",
           "retrain_record": "retrain record (JSON)", "challenger_report": "challenger report",
           "challenger_bundle": "challenger bundle (the new champion when promoted)",
-          "prediction_log": "prediction log (SQLite)", "server_output": "kiln serve output"}
+          "prediction_log": "prediction log (SQLite)",
+          "status_page": "the service's status page (GET /, saved at the end)",
+          "server_output": "kiln serve output"}
 
 
 def render(summary: dict[str, Any]) -> str:

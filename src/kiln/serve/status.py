@@ -1,9 +1,12 @@
-"""The service's own monitor, off the request path: a thread that checks the service's
-prediction log every `monitor_s` seconds, and the live request rate for the status page.
+"""The service's own monitor, off the request path: a thread that has the service's
+prediction log checked every `monitor_s` seconds, and the live request rate for the status
+page. The check runs in a child process (spawned once, at low CPU priority): in a thread it
+held the GIL long enough to raise `/predict`'s p99 latency several-fold (BENCHMARKS.md),
+and it would have grown the service's memory by SciPy's and pandas' imports.
 
 The check itself is a *watcher*: a `"module:function"` reference (`ServeSettings.watcher`,
 set by `kiln serve` to `kiln.monitor.service:service_watch` when kiln's monitor is
-installed), called as `watcher(bundle, log, since=..., model=...)` and returning the
+installed), called as `watcher(bundle_path, log, since=..., model=...)` and returning the
 Prometheus lines and the status summary. kiln.serve never imports the monitor itself (it is
 a sibling layer, and a `kiln[serve]`-only install has no SciPy); without a watcher the
 status page shows the service figures only.
@@ -12,8 +15,11 @@ status page shows the service figures only.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import contextlib
 import importlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -60,12 +66,21 @@ class StatusBoard:
         self.started_at = time.time()
         self.snapshot = Snapshot()
         s = service.settings
-        self.watcher = resolve_watcher(s.watcher) if s.watcher else None
+        self.watcher = s.watcher if s.watcher else None
+        if self.watcher:
+            resolve_watcher(self.watcher)  # fail at start-up, not in the first check
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._samples: collections.deque[tuple[float, float]] = collections.deque(maxlen=600)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if self.watcher is not None and self.service.settings.monitor_s > 0:
+            import multiprocessing
+
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority)
         self._thread = threading.Thread(target=self._loop, name="kiln-status", daemon=True)
         self._thread.start()
 
@@ -73,6 +88,8 @@ class StatusBoard:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def request_rate(self) -> float:
         """Records answered per second over the last minute (sampled once a second)."""
@@ -92,20 +109,21 @@ class StatusBoard:
         next_check = time.monotonic() + min(period, 5.0)  # a first look soon after start
         while not self._stop.wait(1.0):
             self._sample()
-            if self.watcher is not None and period > 0 and time.monotonic() >= next_check:
+            if self._pool is not None and time.monotonic() >= next_check:
                 self.check_now()
                 next_check = time.monotonic() + period
 
     def check_now(self) -> Snapshot:
         """Run the watcher on the log's last `monitor_window_s` now (the thread calls it)."""
         s, model = self.service.settings, self.service.current
-        if self.watcher is None or not s.log_enabled:
+        if self._pool is None or not s.log_enabled:
             return self.snapshot
+        assert self.watcher is not None
         try:
-            lines, summary = self.watcher(model.bundle, s.log_path(),
-                                          since=time.time() - s.monitor_window_s,
-                                          model=model.name)
-        except (KilnError, OSError, ValueError) as exc:
+            future = self._pool.submit(_watch, self.watcher, model.source, str(s.log_path()),
+                                       time.time() - s.monitor_window_s, model.name)
+            lines, summary = future.result(timeout=max(60.0, s.monitor_s))
+        except Exception as exc:  # a failed check must never stop the service: shown on /
             self.snapshot = Snapshot(self.snapshot.prometheus, self.snapshot.summary,
                                      time.time(), str(exc), self.snapshot.alerts)
             return self.snapshot
@@ -127,3 +145,15 @@ class StatusBoard:
                             "window_s": self.service.settings.monitor_window_s,
                             "checked_at": snap.checked_at, "error": snap.error,
                             "summary": snap.summary, "last_alerts": snap.alerts}}
+
+
+def _lower_priority() -> None:
+    """The check's process yields the CPU to the service's own."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(10)
+
+
+def _watch(ref: str, bundle: str, log: str, since: float,
+           model: str) -> tuple[str, dict[str, Any]]:
+    """One check, in the child process."""
+    return resolve_watcher(ref)(bundle, log, since=since, model=model)
