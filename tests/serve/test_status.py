@@ -128,7 +128,9 @@ def test_chromium_renders_the_status_page(watched: tuple[Server, Path],
     assert 'data-refreshed="1"' in dom.stdout, dom.stderr[-2000:]  # the script ran, no error
     assert "data-jserror" not in dom.stdout
     shot = tmp_path / "shot.png"
-    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1000,900", f"{server.url}/"],
+    subprocess.run([*base, "--virtual-time-budget=3000", f"--screenshot={shot}",
+                    "--window-size=1000,900", f"{server.url}/"],
                    capture_output=True, timeout=120, check=True)
+    assert shot.is_file() and shot.stat().st_size > 0
     colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 50  # text and cards, not a blank page

@@ -24,7 +24,8 @@ def demo(
         help="Blueprint to carry through the loop (default: examples/breast_cancer_mlp.yaml)."
     )] = None,
     epochs: Annotated[int | None, typer.Option(help="Override training epochs.")] = None,
-    clean_rows: Annotated[int, typer.Option(min=20, help="Rows of clean traffic.")] = 200,
+    clean_rows: Annotated[int, typer.Option(
+        min=20, help="Rows of clean traffic (at most the validation and test rows).")] = 150,
     drift_rows: Annotated[int, typer.Option(
         min=100, help="Rows of drifted traffic (a third are the retrain's fresh holdout).")
     ] = 400,
@@ -151,6 +152,8 @@ def _show_loop_step(step: str, value: Any) -> None:
 
 def _traffic_line(value: dict[str, Any]) -> str:
     drift = "[red]drift detected[/]" if value["drift_detected"] else "[green]no drift[/]"
+    if value.get("drifted") and "alerts" not in value:
+        drift += f" ({', '.join(value['drifted'])})"
     return (f"{value['rows']} rows in {value['requests']} requests · {value['rows_per_s']} "
             f"rows/s · accuracy {_fmt(value['accuracy'])} · {drift}")
 

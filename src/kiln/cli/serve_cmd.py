@@ -47,6 +47,9 @@ def serve_cmd(
     no_admin: Annotated[bool, typer.Option("--no-admin", help="No admin routes (then no "
                                                               "token is needed).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    shadow: Annotated[str | None, typer.Option(
+        help="A second bundle or models:/NAME@ALIAS run on the same records off the request "
+             "path; its answers are logged as shadow rows.")] = None,
     monitor_every: Annotated[float | None, typer.Option(
         help="Seconds between the service's own monitor checks of its log (status page, "
              "drift gauges on /metrics); 0: none.")] = None,
@@ -66,7 +69,7 @@ def serve_cmd(
         log=str(log) if log else None, flush_ms=flush_ms, follow_s=follow,
         admin_token=admin_token, no_admin=no_admin or None,
         log_enabled=False if no_log else None, monitor_s=monitor_every,
-        watcher=_watcher())
+        watcher=_watcher(), shadow=shadow)
     serve(source, settings, host=host, port=port, workers=workers, log_level=log_level)
 
 

@@ -35,7 +35,7 @@ RETRAIN_STEPS = {"resume", "trigger", "data", "gate", "promote"}
 class LoopSettings:
     """How much traffic, how often the monitor looks, how fast the service follows."""
 
-    clean_rows: int = 200
+    clean_rows: int = 150  # at most the validation + test rows
     drift_rows: int = 400
     batch_rows: int = 20  # records per /predict request
     check_every_rows: int = 100  # a monitor check after this many drifted rows
@@ -116,6 +116,8 @@ def _loop(bp: Blueprint, bundle: Path, server: Server, log: Path, folder: Path,
     figures["version_before"] = sent_clean.version
     report = _check(bundle, log, bp, since=sent_clean.started)
     figures["clean"]["drift_detected"] = report.drift_detected
+    figures["clean"]["drifted"] = sorted({f"{r.feature} ({r.test})" for r in report.drift
+                                          if r.drifted})
     step("clean", figures["clean"])
     drift_at = time.time()
     step("drift", {"features": traffic.drifted_features(data), "scale": traffic.SCALE})

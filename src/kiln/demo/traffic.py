@@ -1,7 +1,7 @@
 """The demo's traffic: clean rows, the same world after a drift, and their delayed labels.
 
-Rows come from the blueprint's own data (its test split for clean traffic, so the model
-has not trained on them). The drift is a new measurement regime, the kind that happens
+Rows come from the blueprint's own data (its validation and test splits for clean traffic,
+so the model has not trained on them). The drift is a new measurement regime, the kind that happens
 when an instrument is replaced: numeric size features (radius, perimeter, area — or, for
 other tables, the first third of the numeric features) read 1.5× larger, and images come
 out 40% dimmer. Labels stay what they were: the world the model predicts has not changed,
@@ -48,10 +48,12 @@ def drifted_features(data: PreparedData) -> list[str]:
 
 
 def clean_rows(data: PreparedData, target: str, n: int, *, seed: int) -> Rows:
-    """`n` rows of the test split (drawn with replacement when it has fewer)."""
-    frame = data.table.iloc[data.test.index]
+    """Up to `n` distinct rows of the validation and test splits, which the model did not
+    train on. Never repeated: a window of copies would look unlike any sample of the
+    world (ties), and the drift tests would rightly say so."""
+    frame = data.table.iloc[np.concatenate([data.val.index, data.test.index])]
     rng = np.random.default_rng(seed)
-    picks = rng.choice(len(frame), size=n, replace=n > len(frame))
+    picks = rng.permutation(len(frame))[:n]
     return _rows(data, frame.iloc[picks], target)
 
 

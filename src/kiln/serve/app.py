@@ -28,7 +28,13 @@ from kiln.errors import KilnError
 from kiln.serve import admin_routes, oip_routes, predict_routes
 from kiln.serve.context import RequestContext
 from kiln.serve.problems import RequestRejected, error_response
-from kiln.serve.served import ServedModel, bundle_name, bundle_version, load_served
+from kiln.serve.served import (
+    ServedModel,
+    bundle_name,
+    bundle_version,
+    check_compatible,
+    load_served,
+)
 from kiln.serve.service import Service
 from kiln.serve.settings import ServeSettings
 from kiln.serve.source import RegistryRef, current_version, fetch, parse_source
@@ -61,7 +67,10 @@ def create_app(bundle_or_ref: str | Path | Bundle,
             raise KilnError("ood_policy 'fallback' needs serve.fallback_bundle (or "
                             "--fallback BUNDLE)", where="serve.fallback_bundle")
         fallback = load_served(settings.fallback_bundle, settings)
-    service = Service(model, settings, fallback=fallback, ref=ref)
+    shadow = _shadow_model(settings) if settings.shadow else None
+    if shadow is not None:
+        check_compatible(model, shadow)
+    service = Service(model, settings, fallback=fallback, ref=ref, shadow=shadow)
     return build_app(service)
 
 
@@ -128,6 +137,17 @@ def _first_model(source: Any, settings: ServeSettings) -> tuple[ServedModel,
                            version=version), parsed
     return load_served(parsed, settings, name=settings.model_name,
                        version=settings.model_version), None
+
+
+def _shadow_model(settings: ServeSettings) -> ServedModel:
+    """The shadow model (`--shadow`): a bundle path or a registry reference, resolved once."""
+    assert settings.shadow is not None
+    parsed = parse_source(settings.shadow)
+    if isinstance(parsed, RegistryRef):
+        version = current_version(parsed)
+        return load_served(fetch(parsed, version), settings, name=parsed.name,
+                           version=version)
+    return load_served(parsed, settings)
 
 
 async def _metrics(request: Request) -> Response:

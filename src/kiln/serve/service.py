@@ -24,6 +24,7 @@ from kiln.serve.log_writer import PredictionLogWriter
 from kiln.serve.problems import RequestRejected
 from kiln.serve.served import Answered, ServedModel, check_compatible, load_served
 from kiln.serve.settings import ServeSettings
+from kiln.serve.shadow import ShadowRunner
 from kiln.serve.source import RegistryRef, current_version, fetch, parse_source
 from kiln.serve.telemetry import Metrics
 
@@ -44,8 +45,11 @@ class Service:
     """Everything one worker process holds. Build with `kiln.serve.create_app`."""
 
     def __init__(self, model: ServedModel, settings: ServeSettings, *,
-                 fallback: ServedModel | None = None, ref: RegistryRef | None = None) -> None:
+                 fallback: ServedModel | None = None, ref: RegistryRef | None = None,
+                 shadow: ServedModel | None = None) -> None:
         self.settings = settings
+        self.shadow = shadow
+        self.shadow_runner: ShadowRunner | None = None
         self.current = model
         self.previous: ServedModel | None = None
         self.fallback = fallback
@@ -71,6 +75,8 @@ class Service:
         if s.log_enabled:
             self.writer = PredictionLogWriter(s.log_path(), flush_ms=s.flush_ms,
                                               on_write=self.metrics.log_rows.inc)
+            if self.shadow is not None:
+                self.shadow_runner = ShadowRunner(self.shadow, self.writer, self.metrics)
         if self.ref is not None and s.follow_s > 0 and not self.ref.ref.isdigit():
             self._follow = asyncio.get_running_loop().create_task(self._follow_alias())
         self.status.start()
@@ -84,6 +90,8 @@ class Service:
         if self.batcher is not None:
             await self.batcher.stop()
         await asyncio.to_thread(self.status.stop)
+        if self.shadow_runner is not None:
+            await asyncio.to_thread(self.shadow_runner.close)
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
 
@@ -118,6 +126,8 @@ class Service:
                 self.metrics.ood.labels(kind).inc()
         self.metrics.records.labels(model.name, model.version).inc(len(records))
         self._log(model, records, records_out, request_id, started)
+        if self.shadow_runner is not None:
+            self.shadow_runner.submit(records, request_id)
         return Outcome(model, answered.decoded, records_out)
 
     async def _apply_policy(self, records: list[dict[str, Any]],

@@ -46,6 +46,9 @@ class ServeSettings:
     # "module:function" that checks the log for the status page and /metrics
     # (`kiln serve` sets kiln.monitor.service:service_watch); None: no monitor checks.
     watcher: str | None = None
+    # A second bundle or models:/ ref run on the same records off the request path; its
+    # answers are logged as shadow rows (docs/serve.md, shadow mode).
+    shadow: str | None = None
 
     @classmethod
     def from_spec(cls, spec: ServeSpec | None = None, **overrides: Any) -> ServeSettings:
