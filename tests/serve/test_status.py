@@ -115,9 +115,13 @@ def test_status_page_is_self_contained(watched: tuple[Server, Path]) -> None:
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
                     reason="needs chromium (scripts/system-deps.sh)")
-def test_chromium_renders_the_status_page(watched: tuple[Server, Path],
-                                          tmp_path: Path) -> None:
+def test_chromium_renders_the_status_page(watched: tuple[Server, Path], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from PIL import Image
+
+    # an in-process service of another test may have lowered Pillow's process-wide
+    # decompression-bomb limit (serve's max_image_pixels): the screenshot is ours
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
 
     server, _ = watched
     _status(server)
