@@ -25,7 +25,7 @@ def demo(
     )] = None,
     epochs: Annotated[int | None, typer.Option(help="Override training epochs.")] = None,
     clean_rows: Annotated[int, typer.Option(
-        min=20, help="Rows of clean traffic (at most the validation and test rows).")] = 150,
+        min=20, help="Rows of clean traffic (capped at the validation and test rows).")] = 200,
     drift_rows: Annotated[int, typer.Option(
         min=100, help="Rows of drifted traffic (a third are the retrain's fresh holdout).")
     ] = 400,

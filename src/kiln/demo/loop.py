@@ -35,7 +35,7 @@ RETRAIN_STEPS = {"resume", "trigger", "data", "gate", "promote"}
 class LoopSettings:
     """How much traffic, how often the monitor looks, how fast the service follows."""
 
-    clean_rows: int = 150  # at most the validation + test rows
+    clean_rows: int = 200  # capped at the validation + test rows
     drift_rows: int = 400
     batch_rows: int = 20  # records per /predict request
     check_every_rows: int = 100  # a monitor check after this many drifted rows
@@ -114,6 +114,7 @@ def _loop(bp: Blueprint, bundle: Path, server: Server, log: Path, folder: Path,
     sent_clean = _send(server, clean, s.batch_rows)
     figures["clean"] = sent_clean.figures(clean)
     figures["version_before"] = sent_clean.version
+    _wait_logged(log, since=sent_clean.started, rows=len(clean.records))
     report = _check(bundle, log, bp, since=sent_clean.started)
     figures["clean"]["drift_detected"] = report.drift_detected
     figures["clean"]["drifted"] = sorted({f"{r.feature} ({r.test})" for r in report.drift
@@ -185,7 +186,7 @@ def _send_until_alert(server: Server, rows: traffic.Rows, s: LoopSettings, bundl
     report = None
     for chunk in rows.batches(s.check_every_rows):
         parts.append(_send(server, chunk, s.batch_rows))
-        time.sleep(0.1)  # the service's log writer flushes every 50 ms
+        _wait_logged(log, since=since, rows=sum(len(p.predictions) for p in parts))
         report = _check(bundle, log, bp, since=since)
         if alert_at is None and report.alerts:
             alert_at = time.time()
@@ -195,6 +196,22 @@ def _send_until_alert(server: Server, rows: traffic.Rows, s: LoopSettings, bundl
                 [x for p in parts for x in p.predictions],
                 [x for p in parts for x in p.labels])
     return sent, alert_at, report
+
+
+def _wait_logged(log: Path, *, since: float, rows: int, timeout: float = 10.0) -> None:
+    """Wait until the service's log writer (it flushes every 50 ms) has written `rows`
+    rows since `since`, so that a check sees the whole window."""
+    from kiln import prediction_log
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        conn = prediction_log.connect(log, create=False)
+        try:
+            if prediction_log.count(conn, since=since) >= rows:
+                return
+        finally:
+            conn.close()
+        time.sleep(0.05)
 
 
 def _check(bundle: Path, log: Path, bp: Blueprint, *, since: float) -> MonitorReport:
