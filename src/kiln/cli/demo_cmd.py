@@ -27,7 +27,7 @@ def demo(
     clean_rows: Annotated[int, typer.Option(
         min=20, help="Rows of clean traffic (capped at the validation and test rows).")] = 200,
     drift_rows: Annotated[int, typer.Option(
-        min=100, help="Rows of drifted traffic (a third are the retrain's fresh holdout).")
+        min=100, help="Rows of drifted traffic (30% become the retrain's fresh holdout).")
     ] = 400,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
