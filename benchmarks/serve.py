@@ -15,6 +15,10 @@ errors), start-up to ready, peak RSS per process; then the ratios the issue targ
 
     .venv/bin/python benchmarks/serve.py                       # ~6 minutes on 2 cores
     .venv/bin/python benchmarks/serve.py --duration 3 --models mlp --concurrency 1 64
+    KILN_BENCH_SERVE_ARGS="--monitor-every 1" .venv/bin/python benchmarks/serve.py ...
+
+$KILN_BENCH_SERVE_ARGS: extra `kiln serve` flags for the kiln servers (e.g. the service's
+own monitor check every second, to measure what it costs `/predict`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -86,6 +91,7 @@ def start(server: str, folder: Path, port: int, log: Path) -> tuple[subprocess.P
                str(folder / "bundle"), "--port", str(port), "--no-admin", "--log", str(log)]
         if server == "kiln-w2":
             cmd += ["--workers", "2"]
+        cmd += shlex.split(os.environ.get("KILN_BENCH_SERVE_ARGS", ""))
         health = "/v2/health/ready"
     else:
         cmd = [sys.executable, str(HERE / "serve_baselines.py"), server, str(folder), str(port)]

@@ -125,6 +125,15 @@ class MissingExtraError(KilnError):
     http_status = 501
 
 
+class ServiceError(KilnError):
+    """A `kiln serve` process that a command started itself (`kiln demo`) did not start,
+    or answered with an error."""
+
+    exit_code = 1
+    kind = "service"
+    http_status = 502
+
+
 def require(module: str, extra: str) -> None:
     """Raise `MissingExtraError` naming `pip install 'kiln[extra]'` when `module` is absent."""
     import importlib.util

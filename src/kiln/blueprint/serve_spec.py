@@ -49,3 +49,8 @@ class ServeSpec(Section):
     flush_ms: PositiveFloat = 200.0
     # Registry refs: seconds between alias checks (0: do not follow).
     follow_s: Annotated[float, Field(ge=0)] = 0.0
+    # Seconds between the service's own monitor checks of its log (status page at `/`,
+    # drift gauges on /metrics), in a background thread; 0: no checks.
+    monitor_s: Annotated[float, Field(ge=0)] = 60.0
+    # The log window those checks look at, in seconds back from now.
+    monitor_window_s: PositiveFloat = 3600.0

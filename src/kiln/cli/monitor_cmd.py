@@ -123,6 +123,13 @@ def _print(report: MonitorReport, html: Path | None) -> None:
         console.print(f"rows {ops['rows']:,} ({report.labelled_rows:,} labelled) · latency p50 "
                       f"{ops['latency_p50_ms']:.2f} ms p99 {ops['latency_p99_ms']:.2f} ms · "
                       f"OOD {ops['ood_rate']:.1%} · errors {ops['error_rate']:.1%}")
+    if report.shadow is not None:
+        sh = report.shadow
+        both = (f" · on {sh['labelled_rows']:,} labelled rows: primary "
+                f"{sh['primary_accuracy']:.4f}, shadow {sh['shadow_accuracy']:.4f}"
+                if sh["labelled_rows"] else "")
+        console.print(f"shadow {escape(sh['model'])} {escape(sh['version'])}: agrees on "
+                      f"{sh['agreement']:.1%} of {sh['rows']:,} records{both}")
     for note in report.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     verdict = "[bold red]drift detected[/]" if report.drift_detected else "[green]no drift[/]"

@@ -47,6 +47,12 @@ def serve_cmd(
     no_admin: Annotated[bool, typer.Option("--no-admin", help="No admin routes (then no "
                                                               "token is needed).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    shadow: Annotated[str | None, typer.Option(
+        help="A second bundle or models:/NAME@ALIAS run on the same records off the request "
+             "path; its answers are logged as shadow rows.")] = None,
+    monitor_every: Annotated[float | None, typer.Option(
+        help="Seconds between the service's own monitor checks of its log (status page, "
+             "drift gauges on /metrics); 0: none.")] = None,
 ) -> None:
     """Serve a bundle: JSON `/predict`, Open Inference Protocol v2 (Triton clients), dynamic
     batching, `/metrics`, `/feedback`, admin reload / rollback. See docs/serve.md."""
@@ -62,5 +68,15 @@ def serve_cmd(
         threads=threads, ood_policy=ood_policy, fallback_bundle=fallback,
         log=str(log) if log else None, flush_ms=flush_ms, follow_s=follow,
         admin_token=admin_token, no_admin=no_admin or None,
-        log_enabled=False if no_log else None)
+        log_enabled=False if no_log else None, monitor_s=monitor_every,
+        watcher=_watcher(), shadow=shadow)
     serve(source, settings, host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _watcher() -> str | None:
+    """kiln's monitor as the service's watcher, when it is installed (kiln[monitor])."""
+    import importlib.util
+
+    if importlib.util.find_spec("scipy") is None:
+        return None
+    return "kiln.monitor.service:service_watch"

@@ -16,6 +16,7 @@ from kiln.monitor import performance
 from kiln.monitor.alerts import Alert, drift_alerts, performance_alerts
 from kiln.monitor.drift import DriftResult, Series, drift_table, input_matrix, summary
 from kiln.monitor.series import build_series
+from kiln.monitor.shadow import agreement
 from kiln.monitor.window import Window, read_window
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class MonitorReport:
     spec: dict[str, Any]
     versions: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # a shadow model's agreement with the primary (`kiln.monitor.shadow`), None without one
+    shadow: dict[str, Any] | None = None
     # kept for the HTML page (not serialised): the series that were tested
     series: list[Series] = field(default_factory=list, repr=False)
 
@@ -67,7 +70,8 @@ class MonitorReport:
                 "drift": [r.to_dict() for r in self.drift],
                 "performance": self.performance, "operations": self.operations,
                 "over_time": self.over_time, "alerts": [a.to_dict() for a in self.alerts],
-                "spec": self.spec, "versions": self.versions, "notes": self.notes}
+                "spec": self.spec, "versions": self.versions, "notes": self.notes,
+                "shadow": self.shadow}
 
 
 def check(bundle: str | Path | Bundle, log: str | Path, *, since: float | None = None,
@@ -105,7 +109,8 @@ def check(bundle: str | Path | Bundle, log: str | Path, *, since: float | None =
         labelled_rows=int(perf.get("labelled_rows", 0)), drift=results,
         drift_detected=any(r.drifted for r in results), performance=perf, operations=ops,
         over_time=performance.over_time(window, head, table), alerts=alerts,
-        spec=spec.model_dump(), versions=window.versions, notes=notes, series=series)
+        spec=spec.model_dump(), versions=window.versions, notes=notes, series=series,
+        shadow=agreement(log, since=since, until=until))
 
 
 def drift_of(bundle: Bundle, window: Window,

@@ -89,8 +89,9 @@ def accuracy_over_time(buckets: Sequence[Mapping[str, Any]]) -> str | None:
     if realised:
         xs = [x for x, _ in realised]
         values = np.array([a["value"] for _, a in realised])
-        low = values - np.array([a["ci95"][0] for _, a in realised])
-        high = np.array([a["ci95"][1] for _, a in realised]) - values
+        # clipped: rounded interval ends can sit a hair inside the value
+        low = np.clip(values - np.array([a["ci95"][0] for _, a in realised]), 0, None)
+        high = np.clip(np.array([a["ci95"][1] for _, a in realised]) - values, 0, None)
         left.errorbar(xs, values, yerr=[low, high], marker="o", capsize=3,
                       label="realised (95% CI)")
     estimated = [(x, b["estimated_accuracy"]["value"]) for x, b in zip(t, points, strict=True)

@@ -68,3 +68,13 @@ def status_summary(report: MonitorReport, *, last_alerts: int = 5) -> dict[str, 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def service_watch(bundle: Any, log: Any, *, since: float | None,
+                  model: str = "") -> tuple[str, dict[str, Any]]:
+    """What `kiln serve` runs in its background thread (`ServeSettings.watcher`): `check`
+    on the service's own log since `since`, as Prometheus lines and a status summary."""
+    from kiln.monitor.check import check
+
+    report = check(bundle, log, since=since)
+    return prometheus_lines(report, model=model), status_summary(report)

@@ -28,7 +28,13 @@ from kiln.errors import KilnError
 from kiln.serve import admin_routes, oip_routes, predict_routes
 from kiln.serve.context import RequestContext
 from kiln.serve.problems import RequestRejected, error_response
-from kiln.serve.served import ServedModel, bundle_name, bundle_version, load_served
+from kiln.serve.served import (
+    ServedModel,
+    bundle_name,
+    bundle_version,
+    check_compatible,
+    load_served,
+)
 from kiln.serve.service import Service
 from kiln.serve.settings import ServeSettings
 from kiln.serve.source import RegistryRef, current_version, fetch, parse_source
@@ -61,7 +67,10 @@ def create_app(bundle_or_ref: str | Path | Bundle,
             raise KilnError("ood_policy 'fallback' needs serve.fallback_bundle (or "
                             "--fallback BUNDLE)", where="serve.fallback_bundle")
         fallback = load_served(settings.fallback_bundle, settings)
-    service = Service(model, settings, fallback=fallback, ref=ref)
+    shadow = _shadow_model(settings) if settings.shadow else None
+    if shadow is not None:
+        check_compatible(model, shadow)
+    service = Service(model, settings, fallback=fallback, ref=ref, shadow=shadow)
     return build_app(service)
 
 
@@ -85,6 +94,9 @@ def build_app(service: Service) -> FastAPI:
         app.include_router(admin_routes.router)
     app.add_api_route("/metrics", _metrics, methods=["GET"],
                       summary="Prometheus metrics (text format)")
+    app.add_api_route("/", _status_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/status", _status, methods=["GET"],
+                      summary="Model, version, uptime, request rate, monitor summary")
     # The hot routes again, as plain Starlette routes in front of their documented FastAPI
     # twins: same code, without FastAPI's per-request dependency machinery (≈0.3 ms).
     app.router.routes[0:0] = [_FastRoute(path, endpoint, methods=["POST"])
@@ -127,24 +139,58 @@ def _first_model(source: Any, settings: ServeSettings) -> tuple[ServedModel,
                        version=settings.model_version), None
 
 
+def _shadow_model(settings: ServeSettings) -> ServedModel:
+    """The shadow model (`--shadow`): a bundle path or a registry reference, resolved once."""
+    assert settings.shadow is not None
+    parsed = parse_source(settings.shadow)
+    if isinstance(parsed, RegistryRef):
+        version = current_version(parsed)
+        return load_served(fetch(parsed, version), settings, name=parsed.name,
+                           version=version)
+    return load_served(parsed, settings)
+
+
 async def _metrics(request: Request) -> Response:
     service: Service = request.app.state.service
     m = service.metrics
     m.queue_rows.set(service.batcher.queued_rows if service.batcher else 0)
     m.log_pending.set(service.writer.pending if service.writer else 0)
-    return Response(m.render(), media_type=m.content_type)
+    body = m.render() + service.status.snapshot.prometheus.encode()
+    return Response(body, media_type=m.content_type)
+
+
+async def _status(request: Request) -> Response:
+    from starlette.responses import JSONResponse
+
+    service: Service = request.app.state.service
+    return JSONResponse(service.status.to_dict())
+
+
+async def _status_page(request: Request) -> Response:
+    from starlette.responses import HTMLResponse
+
+    from kiln.serve.status_page import render
+
+    service: Service = request.app.state.service
+    return HTMLResponse(render(service.status.to_dict()))
+
+
+def _answer_error(request: Request, exc: KilnError, status: int) -> Response:
+    request_id = getattr(request.state, "request_id", None)
+    request.app.state.service.log_error(status, getattr(exc, "kind", "error"), request_id)
+    return error_response(exc, request_id=request_id)
 
 
 async def _kiln_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KilnError)
-    return error_response(exc, request_id=getattr(request.state, "request_id", None))
+    return _answer_error(request, exc, int(exc.http_status))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     rejected = RequestRejected(str(exc.detail), status=exc.status_code,
                                headers=dict(exc.headers or {}))
-    return error_response(rejected, request_id=getattr(request.state, "request_id", None))
+    return _answer_error(request, rejected, exc.status_code)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -153,4 +199,4 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     where = ".".join(str(p) for p in first.get("loc", ()))
     rejected = RequestRejected(f"{where}: {first.get('msg', 'invalid')}", status=422,
                                field=where or None)
-    return error_response(rejected, request_id=getattr(request.state, "request_id", None))
+    return _answer_error(request, rejected, 422)

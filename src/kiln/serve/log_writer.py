@@ -43,6 +43,7 @@ class PredictionLogWriter:
         self._done = threading.Condition()
         self._backlog = False
         self._queue: queue.SimpleQueue[list[dict[str, Any]] | None] = queue.SimpleQueue()
+        self._errors: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         prediction_log.connect(self.path).close()  # fail at start-up, not on the first write
         self._thread = threading.Thread(target=self._loop, name="kiln-log", daemon=True)
         self._thread.start()
@@ -52,6 +53,11 @@ class PredictionLogWriter:
         `prediction_log.row`. Never blocks and never wakes the writer (it polls)."""
         self.enqueued += len(entries)  # only the event-loop thread adds
         self._queue.put(entries)
+
+    def add_error(self, *, status: int, kind: str, request_id: str | None) -> None:
+        """Queue one request answered with an error (`prediction_log.add_error`)."""
+        self._errors.put({"status": status, "kind": kind, "request_id": request_id,
+                          "ts": time.time()})
 
     def wait_processed(self, target: int, timeout: float) -> bool:
         """Block until the first `target` rows added are written (or failed); False on
@@ -80,6 +86,7 @@ class PredictionLogWriter:
                 entries, done = self._collect()
                 if entries:
                     self._write(conn, entries)
+                self._write_errors(conn)
         finally:
             conn.close()
 
@@ -115,6 +122,19 @@ class PredictionLogWriter:
             self._done.notify_all()
         if self.on_write is not None:
             self.on_write(count)
+
+
+    def _write_errors(self, conn: sqlite3.Connection) -> None:
+        while True:
+            try:
+                error = self._errors.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                prediction_log.add_error(conn, **error)
+            except sqlite3.Error as exc:
+                log.error("prediction log %s: an error answer not written (%s)", self.path,
+                          exc)
 
 
 def _row(*, request_id: str, record: int, model: str, version: str, inputs: Any,

@@ -25,6 +25,7 @@ from kiln.serve.log_writer import PredictionLogWriter
 from kiln.serve.problems import RequestRejected
 from kiln.serve.served import Answered, ServedModel, check_compatible, load_served
 from kiln.serve.settings import ServeSettings
+from kiln.serve.shadow import ShadowRunner
 from kiln.serve.source import RegistryRef, current_version, fetch, parse_source
 from kiln.serve.telemetry import Metrics
 
@@ -45,8 +46,11 @@ class Service:
     """Everything one worker process holds. Build with `kiln.serve.create_app`."""
 
     def __init__(self, model: ServedModel, settings: ServeSettings, *,
-                 fallback: ServedModel | None = None, ref: RegistryRef | None = None) -> None:
+                 fallback: ServedModel | None = None, ref: RegistryRef | None = None,
+                 shadow: ServedModel | None = None) -> None:
         self.settings = settings
+        self.shadow = shadow
+        self.shadow_runner: ShadowRunner | None = None
         self.current = model
         self.previous: ServedModel | None = None
         self.fallback = fallback
@@ -58,6 +62,9 @@ class Service:
         self.ready = False
         self._reload_lock = asyncio.Lock()
         self._follow: asyncio.Task[None] | None = None
+        from kiln.serve.status import StatusBoard
+
+        self.status = StatusBoard(self)
 
     async def start(self) -> None:
         s = self.settings
@@ -69,8 +76,11 @@ class Service:
         if s.log_enabled:
             self.writer = PredictionLogWriter(s.log_path(), flush_ms=s.flush_ms,
                                               on_write=self.metrics.log_rows.inc)
+            if self.shadow is not None:
+                self.shadow_runner = ShadowRunner(self.shadow, self.writer, self.metrics)
         if self.ref is not None and s.follow_s > 0 and not self.ref.ref.isdigit():
             self._follow = asyncio.get_running_loop().create_task(self._follow_alias())
+        self.status.start()
         self.ready = True
 
     async def stop(self) -> None:
@@ -80,8 +90,16 @@ class Service:
             self._follow.cancel()
         if self.batcher is not None:
             await self.batcher.stop()
+        await asyncio.to_thread(self.status.stop)
+        if self.shadow_runner is not None:
+            await asyncio.to_thread(self.shadow_runner.close)
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+
+    def log_error(self, status: int, kind: str, request_id: str | None) -> None:
+        """Queue one error answer for the log's `errors` table (the monitor's error rate)."""
+        if self.writer is not None:
+            self.writer.add_error(status=status, kind=kind, request_id=request_id)
 
     # ------------------------------------------------------------------ prediction path
 
@@ -110,6 +128,8 @@ class Service:
                 self.metrics.ood.labels(kind).inc()
         self.metrics.records.labels(model.name, model.version).inc(len(records))
         self._log(model, records, records_out, request_id, started)
+        if self.shadow_runner is not None:
+            self.shadow_runner.submit(records, request_id)
         return Outcome(model, answered.decoded, records_out)
 
     async def _apply_policy(self, records: list[dict[str, Any]],

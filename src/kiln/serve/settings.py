@@ -35,12 +35,20 @@ class ServeSettings:
     log: str | None = None
     flush_ms: float = 200.0
     follow_s: float = 0.0
+    monitor_s: float = 60.0
+    monitor_window_s: float = 3600.0
     # Not in the blueprint: they belong to one deployment, not to the model.
     admin_token: str | None = None
     no_admin: bool = False
     model_name: str | None = None
     model_version: str | None = None
     log_enabled: bool = True
+    # "module:function" that checks the log for the status page and /metrics
+    # (`kiln serve` sets kiln.monitor.service:service_watch); None: no monitor checks.
+    watcher: str | None = None
+    # A second bundle or models:/ ref run on the same records off the request path; its
+    # answers are logged as shadow rows (docs/serve.md, shadow mode).
+    shadow: str | None = None
 
     @classmethod
     def from_spec(cls, spec: ServeSpec | None = None, **overrides: Any) -> ServeSettings:

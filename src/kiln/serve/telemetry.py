@@ -11,6 +11,7 @@ several apps in one process never share counters).
     kiln_model_info{name, version, source}     1 for the version being served
     kiln_reloads_total{outcome}                admin reloads and registry follows
     kiln_log_rows_total / kiln_log_pending     prediction-log rows written / waiting
+    kiln_shadow_{records,dropped,failed}_total records the shadow model answered / skipped
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ class Metrics:
         self.log_rows = Counter("kiln_log_rows", "Prediction-log rows written", registry=r)
         self.log_pending = Gauge("kiln_log_pending", "Prediction-log rows not yet written",
                                  registry=r)
+
+        self.shadow_records = Counter("kiln_shadow_records", "Records the shadow answered",
+                                      registry=r)
+        self.shadow_dropped = Counter("kiln_shadow_dropped", "Records not sent to the shadow "
+                                      "(its queue was full)", registry=r)
+        self.shadow_failed = Counter("kiln_shadow_failed", "Records the shadow failed on",
+                                     registry=r)
 
     def serving(self, name: str, version: str, source: str) -> None:
         """Mark (name, version) as the one being served (the previous one drops to 0)."""
