@@ -7,5 +7,5 @@ from kiln.cli import train_cmd, evaluate_cmd
 from kiln.cli import tune_cmd
 from kiln.cli import compress_cmd, bundle_cmd, registry_cmd
 from kiln.cli import serve_cmd, monitor_cmd
-from kiln.cli import retrain_cmd, rollback_cmd
+from kiln.cli import retrain_cmd, rollback_cmd, promote_cmd
 from kiln.cli import demo_cmd
