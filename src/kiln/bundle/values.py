@@ -117,7 +117,8 @@ def _type_ok(value: Any, kind: str) -> bool:
 def _pixels(value: Any, field: Mapping[str, Any], index: int) -> np.ndarray:
     name = field["name"]
     try:  # numbers, or strings that read as numbers: the same rule as a numeric field
-        array = np.asarray(value, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused below
+            array = np.asarray(value, dtype=np.float32)
     except (TypeError, ValueError):
         raise refuse(index, name, "should be a (nested) list of numbers — found a ragged "
                                   "or non-numeric array") from None
