@@ -21,6 +21,12 @@ from typing import Any
 from kiln.errors import RunError
 
 
+def kiln_home() -> Path:
+    """Where kiln keeps its files — runs, the embedded tracking store, studies, bundles,
+    the prediction log: `$KILN_HOME` or `./kiln-runs`."""
+    return Path(os.environ.get("KILN_HOME") or "kiln-runs")
+
+
 @contextmanager
 def atomic_path(path: Path, *, durable: bool = False) -> Iterator[Path]:
     """Yield a temp path in `path`'s folder; when the block succeeds it replaces `path`.

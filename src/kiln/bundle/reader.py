@@ -145,13 +145,15 @@ class Bundle:
             chunk = records[first:first + batch_rows]
             decoded = self.predict_arrays(self.transform(chunk, allow_paths=allow_paths,
                                                          first=first))
-            check_answers(decoded, first)
-            answers.extend(self.answers(decoded, len(chunk)))
+            answers.extend(self.answers(decoded, len(chunk), first=first))
         return answers
 
-    def answers(self, decoded: Mapping[str, np.ndarray], rows: int) -> list[dict[str, Any]]:
-        """Decoded outputs (`predict_arrays`) of `rows` records → one `predict` answer each
-        (check them first with `kiln.bundle.answers.check_answers`: no NaN is answered)."""
+    def answers(self, decoded: Mapping[str, np.ndarray], rows: int, *,
+                first: int = 0) -> list[dict[str, Any]]:
+        """Decoded outputs (`predict_arrays`) of `rows` records → one `predict` answer each.
+        Raises `BundleError` for a record whose answer is not finite (`first`: the index of
+        the first of these records in the request): no NaN is ever answered."""
+        check_answers(decoded, first)
         answers: list[dict[str, Any]] = [{} for _ in range(rows)]
         for out in self.outputs:
             values = decoded[out["name"]]

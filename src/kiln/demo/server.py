@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,17 +63,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(source: str, *args: str, output: Path,
-                   timeout: float = 90.0) -> Iterator[Server]:
+def running_server(source: str, *args: str, output: Path, timeout: float = 90.0,
+                   env: Mapping[str, str] | None = None) -> Iterator[Server]:
     """`kiln serve SOURCE --port P ARGS...` in a child process (this interpreter), ready
-    when `/v2/health/ready` answers 200; stopped when the block ends, also on failure."""
+    when `/v2/health/ready` answers 200; stopped when the block ends, also on failure.
+    `env` adds to (or overrides) this process's environment."""
     port = free_port()
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-c", "from kiln.cli import main; main()", "serve", source,
              "--host", "127.0.0.1", "--port", str(port), *args],
-            stdout=sink, stderr=subprocess.STDOUT, env=dict(os.environ))
+            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     server = Server(f"http://127.0.0.1:{port}", process, output)
     try:
         _wait_ready(server, timeout)

@@ -7,7 +7,6 @@ temp name and renamed, so a reader never sees half a file.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiln.errors import RunError
-from kiln.files import atomic_write_text, read_json, write_json
+from kiln.files import atomic_write_text, kiln_home, read_json, write_json
 
 if TYPE_CHECKING:
     from torch import nn
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
     from kiln.blueprint.schema import Blueprint
     from kiln.data.prepared import PreparedData
     from kiln.model.signature import Signature
-
-
-def kiln_home() -> Path:
-    """Where runs and the embedded tracking store live: `$KILN_HOME` or `./kiln-runs`."""
-    return Path(os.environ.get("KILN_HOME") or "kiln-runs")
 
 
 def runs_root() -> Path:

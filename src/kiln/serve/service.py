@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from kiln.bundle.answers import check_answers
 from kiln.errors import KilnError
 from kiln.serve.batcher import DynamicBatcher
 from kiln.serve.log_writer import PredictionLogWriter
@@ -110,7 +109,6 @@ class Service:
         assert self.batcher is not None, "Service.start() was not awaited"
         model = model or self.current
         answered: Answered = await self.batcher.submit(model, records)
-        check_answers(answered.decoded)  # a non-finite answer is refused, never sent
         answers = model.bundle.answers(answered.decoded, len(records))
         reasons = answered.reasons
         for i, answer in enumerate(answers):

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from kiln.blueprint.load import format_validation_error
 from kiln.blueprint.serve_spec import ServeSpec
 from kiln.errors import BlueprintError
+from kiln.files import kiln_home
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ class ServeSettings:
         try:
             checked = ServeSpec(**{**values, **section}).model_dump()
         except ValueError as exc:
-            raise BlueprintError(_first_problem(exc), where="serve") from None
+            raise BlueprintError(_first_problem(exc, {**values, **section}), where="serve"
+                                 ) from None
         rest = {k: v for k, v in overrides.items() if k not in values and v is not None}
         unknown = set(rest) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -74,15 +79,13 @@ class ServeSettings:
     def log_path(self) -> Path:
         if self.log:
             return Path(self.log)
-        return Path(os.environ.get("KILN_HOME") or "kiln-runs") / "predictions.db"
+        return kiln_home() / "predictions.db"
 
 
-def _first_problem(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"serve.{where}: {first.get('msg')} (got {first.get('input')!r})"
+def _first_problem(exc: ValueError, raw: Any) -> str:
+    """`serve.<key>: …` through the blueprint's one formatter of pydantic errors."""
+    if isinstance(exc, ValidationError):
+        return "serve." + format_validation_error(exc, raw, {})
     return str(exc)
 
 
@@ -101,5 +104,5 @@ def spec_from_bundle(path: str | Path) -> ServeSpec:
     try:
         return ServeSpec(**section) if isinstance(section, dict) else ServeSpec()
     except ValueError as exc:
-        raise BlueprintError(f"bundle {path}: blueprint.yaml " + _first_problem(exc),
+        raise BlueprintError(f"bundle {path}: blueprint.yaml " + _first_problem(exc, section),
                              where="serve") from None
