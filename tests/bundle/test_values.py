@@ -102,3 +102,19 @@ def test_the_runs_non_finite_policy_travels_with_the_bundle(
     record = {**mixed_bundle.records[0], "a": math.inf}
     assert finite(bundle.predict([record]))
     assert any(note.startswith(expected_note) for note in bundle.flags([record])[0])
+
+
+@pytest.mark.parametrize("value", [3, 3.0, np.float32(3.0), np.int64(3), "3", " 3.0 "])
+def test_every_spelling_of_a_number_gives_the_same_answer(mixed_bundle: Parts,
+                                                          value: Any) -> None:
+    bundle = load(mixed_bundle.path)
+    record = {**mixed_bundle.records[0], "a": 3.0}
+    assert bundle.predict([{**record, "a": value}]) == bundle.predict([record])
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_an_int_beyond_float64_is_refused(mixed_bundle: Parts, value: int) -> None:
+    bundle = load(mixed_bundle.path)
+    with pytest.raises(BundleError, match=r"record 0: field 'a' is too large") as caught:
+        bundle.predict([{**mixed_bundle.records[0], "a": value}])
+    assert caught.value.where == "records[0].a"

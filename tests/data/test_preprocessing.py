@@ -230,3 +230,22 @@ def test_missing_values_in_every_kind_of_column() -> None:
     assert missing_of(np.array([1.0, np.nan])).tolist() == [False, True]
     assert missing_of(np.array([1, 2])).tolist() == [False, False]
     assert missing_of(np.array(["a", ""])).tolist() == [False, False]
+
+
+def test_an_all_numeric_input_is_transformed_bit_for_bit_as_column_by_column() -> None:
+    rng = np.random.default_rng(3)
+    features = [{"name": f"x{i}", "type": "numeric", "scale": scale}
+                for i, scale in enumerate(["standard", "minmax", "none"] * 4)]
+    train = {f["name"]: rng.lognormal(0, 3, 200) * rng.choice([-1, 1], 200) for f in features}
+    pre = fitted(features, train)
+    new = {name: rng.standard_cauchy(57) * 1e3 for name in train}
+    fast = pre.transform(new)["tabular"]
+    by_column = np.stack([pre.columns[n].transform(np.asarray(v)) for n, v in new.items()],
+                         axis=1)
+    assert fast.flags.c_contiguous and fast.dtype == np.float32
+    assert fast.tobytes() == by_column.tobytes()
+    # a missing value takes the per-column rules (imputation here)
+    new["x0"][5] = np.nan
+    imputed = pre.transform(new)["tabular"]
+    assert imputed[5, 0] == pre.columns["x0"].transform(np.array([np.nan]))[0]
+    assert np.array_equal(np.delete(imputed, 5, axis=0), np.delete(fast, 5, axis=0))

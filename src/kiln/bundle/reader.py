@@ -185,15 +185,17 @@ class Bundle:
 def _answer(kind: str, row: np.ndarray, labels: Sequence[str],
             threshold: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if kind == "classification":
-        best = int(np.argmax(row))
+        values = row.tolist()  # Python floats, exactly the float32 values
+        best = values.index(max(values))  # the first largest, as np.argmax
         if threshold is not None:  # a binary decision threshold chosen at training time
             positive = list(labels).index(threshold["positive"])
-            best = positive if row[positive] >= threshold["value"] else 1 - positive
-        return {"label": labels[best], "confidence": float(row[best]),
-                "probabilities": {lab: float(p) for lab, p in zip(labels, row, strict=True)}}
+            best = positive if values[positive] >= threshold["value"] else 1 - positive
+        return {"label": labels[best], "confidence": values[best],
+                "probabilities": dict(zip(labels, values, strict=True))}
     if kind == "multilabel":
-        return {"labels": [lab for lab, p in zip(labels, row, strict=True) if p > 0.5],
-                "probabilities": {lab: float(p) for lab, p in zip(labels, row, strict=True)}}
+        values = row.tolist()
+        return {"labels": [lab for lab, p in zip(labels, values, strict=True) if p > 0.5],
+                "probabilities": dict(zip(labels, values, strict=True))}
     flat = np.asarray(row).ravel()
     return {"value": float(flat[0]) if flat.size == 1 else [float(v) for v in flat]}
 

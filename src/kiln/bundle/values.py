@@ -85,7 +85,11 @@ def _number(value: Any, index: int, name: str) -> Any:
     if value is None or isinstance(value, (bool, np.bool_)):
         return value
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float64
+            raise refuse(index, name, "is too large in magnitude for a number — send a "
+                                      "value in the range the model was trained on") from None
     if isinstance(value, str):
         try:
             return float(value.strip())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -115,12 +115,35 @@ class Preprocessor:
         self._require_fitted()
         out: dict[str, np.ndarray] = {}
         for input_name, names in self.inputs.items():
+            block = self._numeric_block(names, columns)
+            if block is not None:
+                out[input_name] = block
+                continue
             arrays = [self.columns[n].transform(column_values(columns, n)) for n in names]
             if self.columns[names[0]].kind in ("numeric", "binary"):
                 out[input_name] = np.stack(arrays, axis=1).astype(np.float32)  # (N, F)
             else:
                 out[input_name] = arrays[0]
         return out
+
+    def _numeric_block(self, names: list[str], columns: Mapping[str, Any]) -> np.ndarray | None:
+        """An input made only of numeric columns whose values are all finite numbers, in one
+        vectorised pass: bit for bit what the per-column transforms give (the same float64
+        arithmetic), several times faster for a few rows. None when any column or value
+        needs the per-column rules (missing, infinite, not a number, not a column)."""
+        if not all(type(self.columns[n]) is NumericTransform for n in names):
+            return None
+        transforms = [cast(NumericTransform, self.columns[n]) for n in names]
+        try:
+            x = np.array([columns[n] for n in names], dtype=np.float64)  # (F, N)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if x.ndim != 2 or not np.isfinite(x).all():
+            return None
+        center = np.array([t.center for t in transforms])[:, None]
+        scale = np.array([t.scale for t in transforms])[:, None]
+        with np.errstate(over="ignore"):  # a float32 overflow is inf: callers check
+            return np.ascontiguousarray(((x - center) / scale).astype(np.float32).T)
 
     def transform_records(self, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         """JSON records (one mapping per row) → model inputs; the serving path's entry.

@@ -32,10 +32,12 @@ log = logging.getLogger("kiln.serve")
 
 @dataclass
 class Answered:
-    """One request's share of a batch: its rows of each decoded output, and per record the
-    (kind, reason) of every input check that failed."""
+    """One request's share of a batch: its rows of each decoded output, one
+    `Bundle.predict` answer per record, and per record the (kind, reason) of every input
+    check that failed."""
 
     decoded: dict[str, np.ndarray]
+    answers: list[dict[str, Any]]
     reasons: list[list[tuple[str, str]]]
 
 
@@ -65,12 +67,22 @@ class ServedModel:
             return [exc] if len(requests) == 1 else self._one_by_one(requests)
         decoded = self.run(inputs)
         reasons = self.ood.input_reasons(records)
+        try:  # one pass for the batch; answers are built here, off the event loop
+            answers = self.bundle.answers(decoded, len(records))
+        except BundleError:  # a non-finite answer: refuse only the requests that hold one
+            answers = None
         out: list[Answered | KilnError] = []
         start = 0
         for request in requests:
             end = start + len(request)
-            out.append(Answered({k: v[start:end] for k, v in decoded.items()},
-                                reasons[start:end]))
+            share = {k: v[start:end] for k, v in decoded.items()}
+            try:
+                mine = (answers[start:end] if answers is not None
+                        else self.bundle.answers(share, len(request)))
+            except BundleError as exc:
+                out.append(exc)
+            else:
+                out.append(Answered(share, mine, reasons[start:end]))
             start = end
         return out
 

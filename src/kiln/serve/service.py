@@ -109,8 +109,7 @@ class Service:
         assert self.batcher is not None, "Service.start() was not awaited"
         model = model or self.current
         answered: Answered = await self.batcher.submit(model, records)
-        answers = model.bundle.answers(answered.decoded, len(records))
-        reasons = answered.reasons
+        answers, reasons = answered.answers, answered.reasons
         for i, answer in enumerate(answers):
             low = model.ood.confidence_reason(answer)
             if low is not None:
@@ -142,8 +141,7 @@ class Service:
         assert self.batcher is not None
         chosen = [records[i] for i in flagged]
         answered: Answered = await self.batcher.submit(self.fallback, chosen)
-        for i, answer in zip(flagged, self.fallback.bundle.answers(answered.decoded,
-                                                                   len(chosen)), strict=True):
+        for i, answer in zip(flagged, answered.answers, strict=True):
             out[i] = {**_record_answer(answer), "answered_by":
                       f"{self.fallback.name}:{self.fallback.version}"}
             self.metrics.fallback.inc()
