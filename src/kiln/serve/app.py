@@ -40,6 +40,8 @@ from kiln.serve.settings import ServeSettings
 from kiln.serve.source import RegistryRef, current_version, fetch, parse_source
 
 if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
+
     from kiln.bundle import Bundle
 
 log = logging.getLogger("kiln.serve")
@@ -86,7 +88,8 @@ def build_app(service: Service) -> FastAPI:
             await service.stop()
 
     app = FastAPI(title=f"kiln serve · {service.current.name}", lifespan=lifespan,
-                  description="Predictions from a kiln production bundle. See docs/serve.md.")
+                  description="Predictions from a kiln production bundle. See docs/serve.md.",
+                  telemetry=_telemetry())
     app.state.service = service
     app.include_router(predict_routes.router)
     app.include_router(oip_routes.router)
@@ -200,3 +203,23 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     rejected = RequestRejected(f"{where}: {first.get('msg', 'invalid')}", status=422,
                                field=where or None)
     return _answer_error(request, rejected, 422)
+
+
+def _telemetry() -> TelemetryConfig:
+    """FastAPI's native OpenTelemetry when a provider is configured as the app is built
+    (e.g. under `opentelemetry-instrument`); otherwise off, so that no request pays for
+    asking three global providers whether they are configured (≈3% of the event loop's
+    time under load, measured with py-spy)."""
+    import os
+
+    from fastapi.telemetry import TelemetryConfig
+    from fastapi.telemetry._asgi import _unconfigured
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import get_logger_provider
+
+    if os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true" or not all(
+            _unconfigured(p) for p in (trace.get_tracer_provider(),
+                                       metrics.get_meter_provider(), get_logger_provider())):
+        return TelemetryConfig()
+    return TelemetryConfig(tracing=False, metrics=False, logs=False)
+

@@ -4,9 +4,9 @@ answer's header, and the request count and latency by route template and status 
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +28,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _client_id(scope) or uuid.uuid4().hex
+        request_id = _client_id(scope) or os.urandom(16).hex()  # as uuid4().hex, cheaper
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
