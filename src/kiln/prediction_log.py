@@ -118,11 +118,20 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
 
 
 def append(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
-    """Insert rows (tuples in `COLUMNS` order) in one transaction; returns how many."""
-    rows = list(rows)
+    """Insert rows (tuples in `COLUMNS` order) in one transaction; returns how many.
+    `rows` is consumed one at a time (not listed first): SQLite releases the GIL at every
+    row, so a writer thread never holds it for the whole batch."""
+    count = 0
+
+    def counted() -> Iterator[Sequence[Any]]:
+        nonlocal count
+        for one in rows:
+            count += 1
+            yield one
+
     with conn:
-        conn.executemany(INSERT, rows)
-    return len(rows)
+        conn.executemany(INSERT, counted())
+    return count
 
 
 def row(*, request_id: str, record: int, model: str, version: str, inputs: Any,
