@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiln.cli.app import console, print_json
+
+if TYPE_CHECKING:
+    from kiln.runs import Run
 
 
 def train_distributed(blueprint: Path | None, *, resume: str | None, cv: int | None,
                       epochs: int | None, nproc: int | None, nodes: dict[str, Any],
-                      quiet: bool, json_out: bool) -> None:
-    """Launch the ranks (`kiln.train.launch`) and print the run as `kiln train` does."""
-    from kiln.cli.train_cmd import render_run, run_summary
+                      quiet: bool, json_out: bool) -> Run | None:
+    """Launch the ranks (`kiln.train.launch`); the run rank 0 wrote, or None (after saying
+    so) on a node of a multi-node job that does not hold rank 0."""
     from kiln.errors import RunError
     from kiln.train.launch import Nodes, launch
 
@@ -42,8 +45,4 @@ def train_distributed(blueprint: Path | None, *, resume: str | None, cv: int | N
             print_json({"run_id": None, "status": "finished", "node_rank": nodes["node_rank"]})
         else:
             console.print("this node's ranks finished; rank 0's node wrote the run")
-        return
-    if json_out:
-        print_json(run_summary(run))
-    else:
-        render_run(run)
+    return run

@@ -59,10 +59,11 @@ def train(
     if nproc is not None or any(v is not None for v in nodes.values()):
         from kiln.cli.distributed_train import train_distributed
 
-        train_distributed(blueprint, resume=resume, cv=cv, epochs=epochs, nproc=nproc,
-                          nodes=nodes, quiet=quiet, json_out=json_out)
-        return
-    if resume is not None:
+        run = train_distributed(blueprint, resume=resume, cv=cv, epochs=epochs, nproc=nproc,
+                                nodes=nodes, quiet=quiet, json_out=json_out)
+        if run is None:  # a node of a multi-node job without rank 0: nothing to show
+            return
+    elif resume is not None:
         if blueprint is not None or cv is not None or epochs is not None:
             raise RunError("--resume continues a run as it was started — give only the run id")
         run = run_training(resume=resume, quiet=quiet)

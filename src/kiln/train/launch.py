@@ -137,10 +137,14 @@ def resumable(ref: str) -> Run:
 
 def recorded_nproc(ref: str) -> int | None:
     """The processes per node a run was trained with, when it ran on one node under
-    torchrun (None: one process, or several nodes — those say `--nproc` themselves)."""
+    torchrun (None: one process, several nodes — those say `--nproc` themselves — or a
+    run that cannot be read, which the resume itself then reports)."""
     from kiln.runs.run import load_run
 
-    job = load_run(ref).info.get("distributed") or {}
+    try:
+        job = load_run(ref).info.get("distributed") or {}
+    except KilnError:
+        return None
     if job.get("nnodes") == 1 and isinstance(job.get("nproc_per_node"), int):
         return int(job["nproc_per_node"])
     return None
