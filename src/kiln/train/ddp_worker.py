@@ -53,7 +53,21 @@ def main(argv: list[str] | None = None) -> None:
         report_error(args.job, rank, exc)
         if isinstance(exc, KilnError):
             sys.exit(exc.exit_code)  # the launcher re-raises it; no traceback for a user error
+        if lost_peer(exc):
+            sys.exit(1)  # another rank died: the launcher names it; this trace says nothing
         raise
+
+
+def lost_peer(exc: BaseException) -> bool:
+    """Whether a collective failed because another rank went away (gloo's TCP pair, a
+    timed-out or aborted NCCL/gloo collective)."""
+    import torch.distributed as dist
+
+    text = str(exc)
+    return isinstance(exc, dist.DistError) or (
+        isinstance(exc, RuntimeError)
+        and any(s in text for s in ("gloo/transport", "Connection reset by peer",
+                                    "Connection closed by peer", "timed out")))
 
 
 def run_rank(args: argparse.Namespace, rank: Rank) -> None:

@@ -116,7 +116,10 @@ def launch(blueprint: Blueprint | None = None, *, nproc: int, resume: str | None
         worker += [*(["--run-name", run_name] if run_name else []),
                    *(["--parent-run-id", parent_run_id] if parent_run_id else []),
                    *([] if tracking else ["--no-tracking"]), *(["--quiet"] if quiet else [])]
-        argv = ["--nproc-per-node", str(nproc), "--max-restarts", "0", *nodes.flags(),
+        # --max-restarts 0: a rank that dies ends the job; --shutdown-timeout: the other
+        # ranks get 10 s after SIGTERM (they need none; a stalled one is then SIGKILLed).
+        argv = ["--nproc-per-node", str(nproc), "--max-restarts", "0",
+                "--shutdown-timeout", "10", *nodes.flags(),
                 "-m", WORKER, *worker]
         run_torchrun(argv, job, nproc)
         return finished_run(job)
