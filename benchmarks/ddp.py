@@ -97,7 +97,7 @@ def main() -> None:
                for name, runs in results.items()}
     baseline, one_thread, ddp = (summary[n]["rows_per_s"] for n in configs)
     report = {"cores": cores, "epochs": args.epochs, "rounds": args.rounds,
-              "train_rows": results[list(configs)[0]][0]["train_rows"], "runs": summary,
+              "train_rows": results[next(iter(configs))][0]["train_rows"], "runs": summary,
               "ratio_ddp_to_baseline": ddp / baseline,
               "ratio_ddp_to_one_thread": ddp / one_thread,
               "scaling": scaling_figures(args.nproc)}
