@@ -82,7 +82,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    os.environ["KILN_HOME"] = tempfile.mkdtemp(prefix="kiln-bench-ddp-")
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-ddp-") as home:
+        os.environ["KILN_HOME"] = home
+        report = measure_all(args)
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"digits CNN, {report['train_rows']} training rows, {args.epochs} epochs, "
+          f"{args.rounds} rounds, {report['cores']} cores")
+    for name, row in report["runs"].items():
+        print(f"  {name:<34} {row['rows_per_s']:>9.0f} rows/s   epoch {row['epoch_s']:.3f} s"
+              f"   run with start-up {row['wall_s']:.1f} s")
+    print(f"ratio {args.nproc} processes / baseline: {report['ratio_ddp_to_baseline']:.2f}×   "
+          f"/ 1 process × 1 thread: {report['ratio_ddp_to_one_thread']:.2f}×")
+    print("scaling model: " + ", ".join(f"{k} {v}" for k, v in report["scaling"].items()))
+
+
+def measure_all(args: argparse.Namespace) -> dict[str, Any]:
+    """Every configuration, rounds alternating; medians; the scaling figures."""
     cores = os.cpu_count() or 1
     configs = {f"1 process × {cores} threads (baseline)": (cores, None),
                "1 process × 1 thread": (1, None),
@@ -101,17 +118,7 @@ def main() -> None:
               "ratio_ddp_to_baseline": ddp / baseline,
               "ratio_ddp_to_one_thread": ddp / one_thread,
               "scaling": scaling_figures(args.nproc)}
-    if args.json:
-        print(json.dumps(report))
-        return
-    print(f"digits CNN, {report['train_rows']} training rows, {args.epochs} epochs, "
-          f"{args.rounds} rounds, {cores} cores")
-    for name, row in summary.items():
-        print(f"  {name:<34} {row['rows_per_s']:>9.0f} rows/s   epoch {row['epoch_s']:.3f} s"
-              f"   run with start-up {row['wall_s']:.1f} s")
-    print(f"ratio {args.nproc} processes / baseline: {report['ratio_ddp_to_baseline']:.2f}×   "
-          f"/ 1 process × 1 thread: {report['ratio_ddp_to_one_thread']:.2f}×")
-    print("scaling model: " + ", ".join(f"{k} {v}" for k, v in report["scaling"].items()))
+    return report
 
 
 if __name__ == "__main__":

@@ -117,9 +117,10 @@ def launch(blueprint: Blueprint | None = None, *, nproc: int, resume: str | None
                    *(["--parent-run-id", parent_run_id] if parent_run_id else []),
                    *([] if tracking else ["--no-tracking"]), *(["--quiet"] if quiet else [])]
         # --max-restarts 0: a rank that dies ends the job; --shutdown-timeout: the other
-        # ranks get 10 s after SIGTERM (they need none; a stalled one is then SIGKILLed).
+        # ranks get 10 s after SIGTERM (they need none; a stalled one is then SIGKILLed);
+        # --log-dir: torchrun's own files go to the job folder, removed with it.
         argv = ["--nproc-per-node", str(nproc), "--max-restarts", "0",
-                "--shutdown-timeout", "10", *nodes.flags(),
+                "--shutdown-timeout", "10", "--log-dir", str(job / "torchrun"), *nodes.flags(),
                 "-m", WORKER, *worker]
         run_torchrun(argv, job, nproc)
         return finished_run(job)
