@@ -182,3 +182,27 @@ def test_a_rank_that_dies_ends_the_job_with_a_clear_error(tmp_path: Path,
     assert f"kiln train --resume {run_id} --nproc N" in failure["error"]
     assert not processes_of(kiln_home)  # no rank is left behind
     assert load_run(run_id).status in ("failed", "interrupted")
+
+
+@pytest.mark.slow
+def test_two_nodes_meet_through_torchruns_rendezvous_flags(tmp_path: Path,
+                                                           kiln_home: Path) -> None:
+    """Two launchers on this machine stand for two nodes of one process each."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = digits(tmp_path, epochs=2)
+    nodes = [kiln_process("train", str(path), "--nproc", "1", "--nnodes", "2",
+                          "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "two-nodes",
+                          "--quiet", "--json", home=kiln_home) for _ in range(2)]
+    outputs = [node.communicate(timeout=300) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], [err[-2000:] for _, err in outputs]
+    summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    written = [s for s in summaries if s["run_id"] is not None]
+    assert len(written) == 1 and written[0]["status"] == "finished"  # rank 0's node
+    run = load_run(written[0]["run_id"])
+    assert run.info["distributed"] == {"world_size": 2, "nproc_per_node": 1, "nnodes": 2,
+                                       "backend": "gloo"}
+    assert [p.name for p in (kiln_home / "runs").iterdir()] == [run.id]
