@@ -13,7 +13,7 @@ from train_helpers import load_tiny
 
 from kiln.errors import DataError, RunError, TrainingError
 from kiln.train import train
-from kiln.train.distributed import DistributedLoop, Rank, timeout_s
+from kiln.train.distributed import DistributedLoop, Rank, check_same_data, timeout_s
 from kiln.train.launch import Nodes, rank_failure, recorded_nproc
 
 
@@ -113,6 +113,7 @@ def test_gathered_validation_is_the_one_process_validation(tmp_path: Path,
 
     bp = load_tiny(tmp_path, epochs=1)
     data = prepare_data(bp)
+    check_same_data(data.fingerprint, Rank(0, 1, 0), torch.device("cpu"))  # one rank agrees
     one = Loop(build_model(bp, data.signature, seed=1), data, bp)
     ranked = DistributedLoop(build_model(bp, data.signature, seed=1), data, bp,
                              rank=Rank(0, 1, 0))

@@ -19,7 +19,13 @@ from typing import Any
 
 from kiln.errors import KilnError, RunError
 from kiln.files import atomic_write_text, write_json
-from kiln.train.distributed import DistributedLoop, Rank, process_group, rank_device
+from kiln.train.distributed import (
+    DistributedLoop,
+    Rank,
+    check_same_data,
+    process_group,
+    rank_device,
+)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -114,6 +120,7 @@ def train_rank(blueprint: Any, rank: Rank, device: Any, args: argparse.Namespace
 
     with training_context(blueprint):
         data = prepare(blueprint)
+        check_same_data(data.fingerprint, rank, device)
         loop = make_loop(blueprint, data, rank, device, args.quiet)
         if not rank.leader:
             loop.run()
@@ -141,6 +148,7 @@ def resume_rank(run: Any, rank: Rank, device: Any, *, job: Path, quiet: bool,
         if data.fingerprint != run.info.get("data_fingerprint"):
             raise RunError(f"run {run.id}: the data changed since the run started (fingerprint "
                            f"differs) — resuming would mix two datasets; train a new run")
+        check_same_data(data.fingerprint, rank, device)
         loop = make_loop(blueprint, data, rank, device, quiet)
         loop.load_state_dict(state)
         if not rank.leader:

@@ -24,6 +24,7 @@ process:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from kiln.errors import RunError
+from kiln.errors import DataError, RunError
 from kiln.train.inference import predict, score_raw
 from kiln.train.loop import Loop
 
@@ -101,6 +102,23 @@ def process_group(device: torch.device) -> Iterator[None]:
         yield
     finally:
         dist.destroy_process_group()
+
+
+def check_same_data(fingerprint: str, rank: Rank, device: torch.device) -> None:
+    """Every rank must have prepared the same data (on several nodes, each reads its own
+    copy); raise `DataError` on every rank when one differs."""
+    import torch.distributed as dist
+
+    digest = int(hashlib.sha256(fingerprint.encode()).hexdigest()[:15], 16)  # < 2**60
+    mine = torch.tensor([digest], dtype=torch.int64, device=device)
+    every = [torch.empty_like(mine) for _ in range(rank.world)]
+    dist.all_gather(every, mine)
+    odd = [r for r, value in enumerate(every) if int(value) != int(every[0])]
+    if odd:
+        raise DataError(f"rank(s) {odd} prepared other data than rank 0 (the data fingerprint "
+                        f"differs) — every node must read the same data source, with the "
+                        f"same blueprint; copy the data or put it on shared storage",
+                        where="data.source")
 
 
 class DistributedLoop(Loop):
