@@ -26,13 +26,44 @@ def train(
                                                help="Override training.epochs.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    nproc: Annotated[int | None, typer.Option(
+        "--nproc", min=1, rich_help_panel="Distributed (torchrun)",
+        help="DistributedDataParallel on N processes per node under torchrun.")] = None,
+    nnodes: Annotated[str | None, typer.Option(
+        "--nnodes", rich_help_panel="Distributed (torchrun)",
+        help="torchrun: number of nodes, or MIN:MAX.")] = None,
+    node_rank: Annotated[int | None, typer.Option(
+        "--node-rank", rich_help_panel="Distributed (torchrun)",
+        help="torchrun: this node's rank (static rendezvous).")] = None,
+    rdzv_endpoint: Annotated[str | None, typer.Option(
+        "--rdzv-endpoint", rich_help_panel="Distributed (torchrun)",
+        help="torchrun: HOST:PORT of the rendezvous.")] = None,
+    rdzv_id: Annotated[str | None, typer.Option(
+        "--rdzv-id", rich_help_panel="Distributed (torchrun)",
+        help="torchrun: job id, the same on every node.")] = None,
+    rdzv_backend: Annotated[str | None, typer.Option(
+        "--rdzv-backend", rich_help_panel="Distributed (torchrun)",
+        help="torchrun: c10d (default) or static.")] = None,
 ) -> None:
     """Train the blueprint's model: data checks, a live progress bar, test metrics, and a
     run directory under $KILN_HOME/runs with an MLflow run."""
     from kiln.errors import RunError
     from kiln.train import train as run_training
 
-    if resume is not None:
+    if nproc is None and resume is not None:  # a DDP run resumes on as many processes
+        from kiln.train.launch import recorded_nproc
+
+        nproc = recorded_nproc(resume)
+    nodes = {"nnodes": nnodes, "node_rank": node_rank, "rdzv_endpoint": rdzv_endpoint,
+             "rdzv_id": rdzv_id, "rdzv_backend": rdzv_backend}
+    if nproc is not None or any(v is not None for v in nodes.values()):
+        from kiln.cli.distributed_train import train_distributed
+
+        run = train_distributed(blueprint, resume=resume, cv=cv, epochs=epochs, nproc=nproc,
+                                nodes=nodes, quiet=quiet, json_out=json_out)
+        if run is None:  # a node of a multi-node job without rank 0: nothing to show
+            return
+    elif resume is not None:
         if blueprint is not None or cv is not None or epochs is not None:
             raise RunError("--resume continues a run as it was started — give only the run id")
         run = run_training(resume=resume, quiet=quiet)

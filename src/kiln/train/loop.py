@@ -106,6 +106,10 @@ class Loop:
         self.bp, self.data, self.training = blueprint, data, blueprint.training
         self.device = device or select_device(blueprint)
         self.model = model.to(self.device)
+        # The module the training step calls: the model itself, or the DistributedDataParallel
+        # wrapper around it under torchrun (kiln.train.distributed). Everything else — scoring,
+        # checkpoints, best weights — uses `self.model`.
+        self.train_module: nn.Module = self.model
         self.distill = distill
         self.progress = progress or Silent()
         self.checkpoint_dir, self.epoch_callback, self.on_epoch = (checkpoint_dir,
@@ -216,7 +220,7 @@ class Loop:
         autocast = (torch.autocast("cuda", dtype=torch.float16) if self.amp
                     else contextlib.nullcontext())
         with autocast:
-            outputs = self.model(*xs)
+            outputs = self.train_module(*xs)
             teacher = None
             if self.distill is not None:
                 with torch.no_grad():

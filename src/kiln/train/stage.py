@@ -25,7 +25,7 @@ def train(blueprint: Blueprint | None = None, *, data: PreparedData | None = Non
           cv: int | None = None, resume: str | None = None, quiet: bool = False,
           epoch_callback: EpochCallback | None = None, distill: Distillation | None = None,
           parent_run_id: str | None = None, run_name: str | None = None,
-          tracking: bool = True) -> Run:
+          tracking: bool = True, nproc: int | None = None) -> Run:
     """Train the blueprint's model and return its `Run`.
 
     data: already prepared data (default: `prepare_data(blueprint)`); cv: k-fold cross-
@@ -33,8 +33,17 @@ def train(blueprint: Blueprint | None = None, *, data: PreparedData | None = Non
     resume: a run id (or prefix, or directory) to continue from its last checkpoint;
     epoch_callback(epoch, val_metrics): called after each epoch, may raise to stop;
     distill: train against a teacher; parent_run_id: nest the MLflow run;
-    tracking=False: no MLflow run. Raises `RunError`, `DataError`, `BlueprintError`.
+    tracking=False: no MLflow run; nproc: train (or resume) as DistributedDataParallel on
+    `nproc` local processes under torchrun (`kiln.train.launch`; multi-node: `launch`).
+    Raises `RunError`, `DataError`, `BlueprintError`.
     """
+    if nproc is not None:
+        from kiln.train.launch import train_distributed
+
+        return train_distributed(blueprint, nproc=nproc, data=data, cv=cv, resume=resume,
+                                 quiet=quiet, epoch_callback=epoch_callback, distill=distill,
+                                 parent_run_id=parent_run_id, run_name=run_name,
+                                 tracking=tracking)
     if resume is not None:
         return resume_run(resume, data=data, quiet=quiet, epoch_callback=epoch_callback,
                           distill=distill, tracking=tracking)
