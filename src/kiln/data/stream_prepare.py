@@ -68,10 +68,12 @@ def prepare_streamed(blueprint: Blueprint, path: Path, *, fold: int | None = Non
         splits[name] = Split(pre.transform(frame), pre.transform_targets(frame), index)
     streams = {name: SplitStream(name, code, reader, pre, scan.rows[code])
                for code, name in enumerate(SPLIT_NAMES)}
-    from kiln.data.stage import _signature
+    from kiln.model.signature import Signature, inputs_from_features, outputs_from_task
 
+    signature = Signature(inputs_from_features(features, pre.vocab_sizes),
+                          outputs_from_task(task, pre.class_labels))
     return StreamedData(
-        signature=_signature(blueprint, features, pre), features=features,
+        signature=signature, features=features,
         train=splits["train"], val=splits["val"], test=splits["test"], preprocessor=pre,
         fingerprint=scan.fingerprint(blueprint.seed), checks=checks, table=table,
         streams=streams)
