@@ -28,3 +28,6 @@ class StreamSpec(Section):
     # Rows per split kept in memory as a uniform sample (bottom-k by row hash): feature
     # inference, median imputation, class weights, and the bundle's profile and checks.
     sample_rows: Rows = 10_000
+    # Columns whose values make the row key that assigns splits (an id column is cheapest);
+    # default: every feature, so rows with identical features share a split.
+    key: list[str] | None = None

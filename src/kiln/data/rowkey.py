@@ -107,8 +107,10 @@ def assign_splits(keys: np.ndarray, spec: SplitSpec, fold: int | None = None) ->
     return out
 
 
-def key_columns(spec: SplitSpec, features: list[str]) -> list[str]:
-    """What a row key hashes: the group column for `group`, the features otherwise.
+def key_columns(spec: SplitSpec, features: list[str], key: list[str] | None = None
+                ) -> list[str]:
+    """What a row key hashes: the group column for `group`, else `data.stream.key`, else the
+    features.
     Raises `DataError` for `time`, which needs the whole column sorted."""
     if spec.method == "time":
         raise DataError("data.split.method: time needs every row sorted by time, which a "
@@ -117,4 +119,4 @@ def key_columns(spec: SplitSpec, features: list[str]) -> list[str]:
     if spec.method == "group":
         assert spec.column is not None  # the schema requires it
         return [spec.column]
-    return features
+    return list(key) if key else features

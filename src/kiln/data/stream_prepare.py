@@ -48,7 +48,9 @@ def prepare_streamed(blueprint: Blueprint, path: Path, *, fold: int | None = Non
     _require(source, target_columns, "target")
     _require(source, [f.name for f in features], "feature")
     names = [f.name for f in features]
-    reader = BatchReader(source, blueprint, features, key_columns(spec.split, names), fold)
+    keys = key_columns(spec.split, names, spec.stream.key)
+    _require(source, keys, "row key")
+    reader = BatchReader(source, blueprint, features, keys, fold)
     scan = FitPass(reader, spec.stream.sample_rows)
     scan.run()
     checks = scan.checks()
@@ -130,7 +132,7 @@ class FitPass:
         self.batches = self.read = 0
         self.sketches = [BottomK(sample_rows) for _ in SPLIT_NAMES]
         self.samples: list[pa.Table] = []
-        self.hasher = hashlib.sha256()
+        self.hashers = [hashlib.sha256() for _ in range(3)]  # keys, targets, splits
 
     def run(self) -> None:
 
@@ -172,9 +174,13 @@ class FitPass:
         return pa.concat_tables(parts).combine_chunks()
 
     def _fingerprint(self, batch: CleanBatch) -> None:
-        full = row_keys(_key_table(batch), list(batch.columns), 0)
-        self.hasher.update(full.tobytes())
-        self.hasher.update(batch.splits.tobytes())
+        # The row keys, the targets and the splits: hashing every value again would double
+        # the pass; the file's size joins them in `fingerprint`.
+        targets = row_keys(_key_table(batch, self.reader.target_columns),
+                           self.reader.target_columns, 0)
+        for hasher, part in zip(self.hashers, (batch.keys, targets, batch.splits),
+                                strict=True):
+            hasher.update(part.tobytes())  # one stream each: batch sizes do not matter
 
     def _count_missing(self, batch: CleanBatch) -> None:
         for feature in self.reader.features:
@@ -185,8 +191,10 @@ class FitPass:
                 self.missing[feature.name] += n
 
     def fingerprint(self, seed: int) -> str:
-        digest = self.hasher.copy()
-        digest.update(str(seed).encode())
+        digest = hashlib.sha256()
+        for hasher in self.hashers:
+            digest.update(hasher.digest())
+        digest.update(f"{seed} {self.reader.source.path.stat().st_size}".encode())
         return digest.hexdigest()
 
     def checks(self) -> list[CheckResult]:
@@ -236,11 +244,11 @@ def _counts(values: Any) -> dict[str, int]:
     return value_counts(values)
 
 
-def _key_table(batch: CleanBatch) -> pa.Table:
+def _key_table(batch: CleanBatch, names: list[str]) -> pa.Table:
     import pyarrow as pa
 
     return pa.table({n: pa.array(v) if isinstance(v, np.ndarray) else v
-                     for n, v in batch.columns.items()})
+                     for n, v in batch.columns.items() if n in names})
 
 
 def _empty(reader: BatchReader) -> pa.Table:
