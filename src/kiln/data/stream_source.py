@@ -74,10 +74,7 @@ class StreamSource:
         import pyarrow as pa
 
         first, number = 0, 0
-        scanner = self.dataset.scanner(columns=columns, batch_size=batch_rows,
-                                       batch_readahead=1, fragment_readahead=1,
-                                       use_threads=True)
-        iterator = iter(scanner.to_batches())
+        iterator = self._scan(columns, batch_rows)
         while True:
             try:
                 batch = next(iterator)
@@ -91,12 +88,32 @@ class StreamSource:
                 yield first, batch
                 first += batch.num_rows
 
+    def _scan(self, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Parquet one row group at a time: a whole-file scanner reads ahead as fast as it
+        can decode, which holds most of a large file in memory when training is slower."""
+        options: dict[str, Any] = {"columns": columns, "batch_size": batch_rows,
+                                   "batch_readahead": 1, "fragment_readahead": 1,
+                                   "use_threads": True}
+        if self.kind != "parquet":
+            yield from self.dataset.to_batches(**options)
+            return
+        for fragment in self.dataset.get_fragments():
+            for piece in fragment.split_by_row_group():
+                yield from piece.to_batches(**options)
+
     def head(self, rows: int, columns: list[str] | None = None) -> pa.Table:
         """The first `rows` rows (feature inference looks at them)."""
         import pyarrow as pa
 
+        parts, count = [], 0
         try:
-            return self.dataset.head(rows, columns=columns)
+            for batch in self._scan(columns or self.columns, rows):
+                parts.append(batch)
+                count += batch.num_rows
+                if count >= rows:
+                    break
+            schema = pa.schema([self.dataset.schema.field(c) for c in columns or self.columns])
+            return pa.Table.from_batches(parts, schema=schema).slice(0, rows)
         except (pa.ArrowInvalid, OSError) as exc:
             raise _read_error(self.path, self.kind, exc, 0, self.columns, 0) from None
 
