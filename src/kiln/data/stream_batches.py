@@ -38,14 +38,35 @@ class CleanBatch:
     columns: dict[str, Any]
     keys: np.ndarray  # (n,) uint64 row keys (split assignment, sampling)
     splits: np.ndarray  # (n,) uint8 TRAIN / VAL / TEST
+    # The float64 columns stacked (F, n): `columns` holds views of its rows, so selecting
+    # rows is one gather for all of them instead of one per column.
+    block: np.ndarray | None = None
+    block_names: tuple[str, ...] = ()
 
     def select(self, mask: np.ndarray) -> dict[str, Any]:
         """The columns of the rows where `mask` holds."""
+        return self._take(np.flatnonzero(mask))[0]
+
+    def keep(self, mask: np.ndarray) -> CleanBatch:
+        """The batch without the rows where `mask` is False."""
+        columns, block = self._take(np.flatnonzero(mask))
+        return CleanBatch(self.number, self.first, self.rows[mask], columns, self.keys[mask],
+                          self.splits[mask], block, self.block_names)
+
+    def _take(self, positions: np.ndarray) -> tuple[dict[str, Any], np.ndarray | None]:
         import pyarrow as pa
 
-        index = pa.array(np.flatnonzero(mask))
-        return {name: values[mask] if isinstance(values, np.ndarray) else values.take(index)
-                for name, values in self.columns.items()}
+        out: dict[str, Any] = {}
+        block = None
+        if self.block is not None:
+            block = self.block[:, positions]  # (F, kept): one gather for every float column
+            out.update(zip(self.block_names, block, strict=True))
+        index = pa.array(positions)
+        for name, values in self.columns.items():
+            if name not in out:
+                out[name] = values[positions] if isinstance(values, np.ndarray) else \
+                    values.take(index)
+        return out, block
 
 
 class BatchReader:
@@ -69,52 +90,55 @@ class BatchReader:
             yield self.clean(batch, first, number)
 
     def clean(self, batch: pa.RecordBatch, first: int, number: int) -> CleanBatch:
-        columns: dict[str, Any] = {}
-        drop = np.zeros(batch.num_rows, dtype=bool)
+        n = batch.num_rows
+        floats = [f.name for f in self.features if f.type == "numeric"] + [
+            c for c in self.target_columns if c in self.float_targets]
+        block = np.empty((len(floats), n), dtype=np.float64)  # (F, n)
+        for j, name in enumerate(floats):
+            block[j] = numeric_values(self.source, batch, name, first, number)
+        infinite = np.isinf(block)
+        if infinite.any():
+            self._finite(block, infinite, floats, first, number)
+        columns: dict[str, Any] = dict(zip(floats, block, strict=True))
+        missing_floats = np.isnan(block)  # (F, n)
+        drop = np.zeros(n, dtype=bool)
         for feature in self.features:
             if feature.type == "numeric":
-                x = numeric_values(self.source, batch, feature.name, first, number)
-                x = self._finite(x, feature.name, first, number)
-                missing = np.isnan(x)
+                missing = missing_floats[floats.index(feature.name)]
             else:
-                x = texts(batch.column(feature.name))
-                missing = np.asarray(x.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+                columns[feature.name] = texts(batch.column(feature.name))
+                missing = _nulls(columns[feature.name])
             self._missing(feature, missing, first, number)
             if feature.missing == "drop":
                 drop |= missing
-            columns[feature.name] = x
         for name in self.target_columns:
             if name in self.float_targets:
-                y = numeric_values(self.source, batch, name, first, number)
-                missing = ~np.isfinite(y)
+                missing = missing_floats[floats.index(name)]
             else:
-                y = texts(batch.column(name))
-                missing = np.asarray(y.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+                columns[name] = texts(batch.column(name))
+                missing = _nulls(columns[name])
             drop |= missing  # as in memory: a row without a target cannot train or score
-            columns[name] = y
         keys = row_keys(batch, self.key_columns, self.blueprint.seed)
         splits = assign_splits(keys, spec=self.blueprint.data.split, fold=self.fold)
-        kept = CleanBatch(number, first, np.arange(first, first + batch.num_rows), columns,
-                          keys, splits)
-        if not drop.any():
-            return kept
-        keep = ~drop
-        return CleanBatch(number, first, kept.rows[keep], kept.select(keep), keys[keep],
-                          splits[keep])
+        clean = CleanBatch(number, first, np.arange(first, first + n), columns, keys, splits,
+                           block, tuple(floats))
+        return clean.keep(~drop) if drop.any() else clean
 
-    def _finite(self, x: np.ndarray, name: str, first: int, number: int) -> np.ndarray:
-        infinite = np.isinf(x)
-        if not infinite.any():
-            return x
+    def _finite(self, block: np.ndarray, infinite: np.ndarray, names: list[str],
+                first: int, number: int) -> None:
+        """±inf by `data.non_finite`: an error naming the first, or NaN (impute); clip is
+        the fitted transform's (to the training range). Targets are never infinite."""
         policy = self.blueprint.data.non_finite
-        if policy == "error":
-            row = first + int(np.flatnonzero(infinite)[0])
-            raise DataError(f"{self.source.where(row)}, batch {number}, column {name!r}: "
-                            f"infinite value — fix it, or set data.non_finite: impute or "
-                            f"clip", where=name)
-        if policy == "impute":
-            x[infinite] = np.nan
-        return x  # clip: the fitted transform clips to the training range
+        for j, name in enumerate(names):
+            where = np.flatnonzero(infinite[j])
+            if not len(where):
+                continue
+            if policy == "error" or name in self.float_targets:
+                raise DataError(f"{self.source.where(first + int(where[0]))}, batch {number}, "
+                                f"column {name!r}: infinite value — fix it, or set "
+                                f"data.non_finite: impute or clip", where=name)
+            if policy == "impute":
+                block[j, where] = np.nan
 
     def _missing(self, feature: FeatureSpec, missing: np.ndarray, first: int,
                  number: int) -> None:
@@ -123,6 +147,10 @@ class BatchReader:
             raise DataError(f"{self.source.where(row)}, batch {number}, column "
                             f"{feature.name!r}: missing value and the feature says missing: "
                             f"error — fill it, or set missing: impute", where=feature.name)
+
+
+def _nulls(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def encode(pre: Preprocessor, columns: dict[str, Any], context: str

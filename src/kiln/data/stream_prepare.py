@@ -167,10 +167,13 @@ class FitPass:
 
         # Priority: the row key mixed with the row number, so copies are sampled apart.
         old, new = self.sketches[code].offer(mix(keys ^ mix(rows.astype(np.uint64))))
-        table = pa.table({n: pa.array(v) if isinstance(v, np.ndarray) else v
+        if not len(new) and held is not None and len(old) == held.num_rows:
+            return held  # nothing entered: most batches, once the sample has filled
+        index = pa.array(new)
+        table = pa.table({n: pa.array(v[new]) if isinstance(v, np.ndarray) else v.take(index)
                           for n, v in columns.items()})
-        parts = [t for t in (held.take(pa.array(old)) if held is not None else None,
-                             table.take(pa.array(new))) if t is not None]
+        parts = [t for t in (held.take(pa.array(old)) if held is not None else None, table)
+                 if t is not None]
         return pa.concat_tables(parts).combine_chunks()
 
     def _fingerprint(self, batch: CleanBatch) -> None:
