@@ -40,7 +40,6 @@ class StreamingLoop(Loop):
         self.steps = max(1, math.ceil(len(train) / self.training.batch_size))
         self.schedule = build_schedule(self.optimizer, self.training, self.steps,
                                        self.bp.task.direction)
-        self.rows_trained = 0
 
     def train_epoch(self) -> float:
         """One pass over the training stream; returns the mean training loss."""
@@ -57,7 +56,6 @@ class StreamingLoop(Loop):
             total += loss.detach() * n
             seen += n
             self.progress.batch()
-        self.rows_trained += seen
         return float(total) / max(seen, 1)
 
     def stream_batches(self) -> Iterator[tuple[list[torch.Tensor], list[torch.Tensor]]]:
