@@ -138,3 +138,27 @@ def test_streaming_choice(tmp_path: Path) -> None:
                            split={"method": "time", "column": "x0"})
     with pytest.raises(DataError, match="time needs every row sorted"):
         prepare_data(timed)
+
+
+def test_encoded_batches_equal_the_preprocessor_on_the_same_rows(tmp_path: Path) -> None:
+    path = write_table(tmp_path / "t.parquet")
+    frame = pq.read_table(path).to_pandas()
+    frame.loc[frame.index % 7 == 0, "x0"] = np.nan  # imputed by the fitted median
+    frame.loc[frame.index % 11 == 0, "city"] = None  # the unknown bucket
+    frame.to_parquet(path)
+    bp = make_blueprint(tmp_path, "t.parquet", features=FEATURES, streaming=True,
+                        stream={"batch_rows": 400})
+    data = prepare_data(bp)
+    assert isinstance(data, StreamedData)
+    from kiln.data.stream_batches import encode
+
+    stream = data.streams["val"]
+    for batch in stream.reader:
+        mask = batch.splits == stream.code
+        inputs, targets = encode(data.preprocessor, batch.select(mask), "test")
+        rows = frame.iloc[batch.rows[mask]]
+        expected = data.preprocessor.transform(rows)
+        for name, array in expected.items():
+            np.testing.assert_array_equal(inputs[name], array)
+        np.testing.assert_array_equal(targets["label"],
+                                      data.preprocessor.transform_targets(rows)["label"])

@@ -161,6 +161,9 @@ def encode(pre: Preprocessor, columns: dict[str, Any], context: str
     try:
         inputs: dict[str, np.ndarray] = {}
         for input_name, names in pre.inputs.items():
+            if _all_numeric(pre, names):
+                inputs[input_name] = _numeric_block(pre, names, columns)
+                continue
             arrays = [_feature(pre, name, columns[name]) for name in names]
             if pre.columns[names[0]].kind in ("numeric", "binary"):
                 inputs[input_name] = np.stack(arrays, axis=1).astype(np.float32)  # (n, F)
@@ -170,6 +173,28 @@ def encode(pre: Preprocessor, columns: dict[str, Any], context: str
     except DataError as exc:
         raise DataError(f"{context}: {exc}", where=exc.where) from None
     return inputs, targets
+
+
+def _all_numeric(pre: Preprocessor, names: list[str]) -> bool:
+    return all(getattr(pre.columns[n], "kind", "") == "numeric"
+               and getattr(pre.columns[n], "non_finite", "") != "clip" for n in names)
+
+
+def _numeric_block(pre: Preprocessor, names: list[str], columns: dict[str, Any]
+                   ) -> np.ndarray:
+    """`NumericTransform.transform` of every column of an all-numeric input at once:
+    missing → fill, then (x - center) / scale, as float32 (n, F). ±inf never reaches here
+    (`clean` raised or made it missing) and missing values were checked there too."""
+    transforms: list[Any] = [pre.columns[n] for n in names]
+    x = np.stack([columns[n] for n in names], axis=1)  # (n, F) float64
+    fill = np.array([t.fill for t in transforms])
+    center = np.array([t.center for t in transforms])
+    scale = np.array([t.scale for t in transforms])
+    missing = np.isnan(x)
+    if missing.any():
+        x = np.where(missing, fill, x)
+    with np.errstate(over="ignore"):  # a float32 overflow is inf, as in the transform
+        return ((x - center) / scale).astype(np.float32)
 
 
 def _feature(pre: Preprocessor, name: str, values: Any) -> np.ndarray:
