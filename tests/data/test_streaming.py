@@ -162,3 +162,15 @@ def test_encoded_batches_equal_the_preprocessor_on_the_same_rows(tmp_path: Path)
             np.testing.assert_array_equal(inputs[name], array)
         np.testing.assert_array_equal(targets["label"],
                                       data.preprocessor.transform_targets(rows)["label"])
+
+
+def test_shards_split_a_stream_into_disjoint_parts(tmp_path: Path) -> None:
+    stream = streamed(tmp_path).streams["train"]
+    whole = np.concatenate([x["tabular"] for x, _ in stream.arrays()])
+    parts = [np.concatenate([x["tabular"] for x, _ in stream.arrays(shard=(r, 2))])
+             for r in range(2)]
+    assert len(parts[0]) + len(parts[1]) == len(whole) == len(stream)
+    assert 0.4 < len(parts[0]) / len(whole) < 0.6
+    rows = {tuple(r) for r in whole}
+    assert {tuple(r) for r in parts[0]} | {tuple(r) for r in parts[1]} == rows
+    assert not {tuple(r) for r in parts[0]} & {tuple(r) for r in parts[1]}

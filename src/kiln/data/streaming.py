@@ -73,10 +73,15 @@ class SplitStream:
     def __len__(self) -> int:
         return self.rows
 
-    def arrays(self) -> Iterator[Arrays]:
-        """(inputs, targets) of this split's rows in each record batch, in file order."""
+    def arrays(self, shard: tuple[int, int] = (0, 1)) -> Iterator[Arrays]:
+        """(inputs, targets) of this split's rows in each record batch, in file order.
+        `shard=(rank, world)` keeps the rows whose key is rank modulo world: disjoint
+        shards that cover the split, for data-parallel training."""
+        rank, world = shard
         for batch in self.reader:
             mask = batch.splits == self.code
+            if world > 1:
+                mask &= batch.keys % np.uint64(world) == np.uint64(rank)
             if mask.any():
                 yield self._encode(batch, mask)
 
@@ -84,15 +89,15 @@ class SplitStream:
         context = f"{self.reader.source.path}, batch {batch.number} (from row {batch.first + 1})"
         return encode(self.preprocessor, batch.select(mask), context)
 
-    def batches(self, batch_size: int, *, seed: int, epoch: int, window: int
-                ) -> Iterator[Arrays]:
+    def batches(self, batch_size: int, *, seed: int, epoch: int, window: int,
+                shard: tuple[int, int] = (0, 1)) -> Iterator[Arrays]:
         """Training batches, shuffled within a window of `window` rows by a generator seeded
         with (seed, epoch): the same order in every run, and on resume. A last batch of one
         row is dropped (batch normalisation cannot train on one sample), as in memory."""
         rng = np.random.default_rng([seed, epoch])
         held: list[Arrays] = []
         count = 0
-        for part in self.arrays():
+        for part in self.arrays(shard):
             held.append(part)
             count += len(next(iter(part[1].values())))
             if count >= window:
