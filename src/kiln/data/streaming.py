@@ -107,6 +107,17 @@ class SplitStream:
             yield from _drain(held, rng, batch_size, final=True, total=self.rows)
 
 
+def split_arrays(streams: list[SplitStream]) -> Iterator[tuple[str, Arrays]]:
+    """(split name, its rows' arrays) for every record batch and each of `streams`, in one
+    pass over the file (the streams of one `StreamedData` share their reader)."""
+    reader = streams[0].reader
+    for batch in reader:
+        for stream in streams:
+            mask = batch.splits == stream.code
+            if mask.any():
+                yield stream.name, stream._encode(batch, mask)
+
+
 def _rows(part: Arrays | None) -> int:
     return len(next(iter(part[1].values()))) if part else 0
 

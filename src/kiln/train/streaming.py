@@ -22,7 +22,7 @@ from kiln.train.loop import Loop
 from kiln.train.optim import build_schedule
 
 if TYPE_CHECKING:
-    from kiln.data.streaming import SplitStream, StreamedData
+    from kiln.data.streaming import StreamedData
 
 
 class StreamingLoop(Loop):
@@ -40,6 +40,7 @@ class StreamingLoop(Loop):
         self.steps = max(1, math.ceil(len(train) / self.training.batch_size))
         self.schedule = build_schedule(self.optimizer, self.training, self.steps,
                                        self.bp.task.direction)
+        self.scored: tuple[tuple[int, ...], dict[str, dict[str, float]]] | None = None
 
     def train_epoch(self) -> float:
         """One pass over the training stream; returns the mean training loss."""
@@ -69,45 +70,58 @@ class StreamingLoop(Loop):
 
     def validate(self) -> dict[str, float]:
         streams = self.data.streams
-        return self.score_stream(streams["val"] if len(streams["val"]) else streams["train"])
+        name = "val" if len(streams["val"]) else "train"
+        return self.score_streams([name])[name]
 
     def score(self, split: Any) -> dict[str, float]:
-        """Metrics of a split: `finish` passes the sample split, scored as its full stream."""
-        for name in ("val", "test", "train"):
-            if split is getattr(self.data, name):
-                stream = self.data.streams[name]
-                if not len(stream):
-                    return {}
-                scores = self.score_stream(stream)
-                scores.pop("loss")  # as `score_split`: metrics and objective only
-                return scores
-        return super().score(split)
+        """Metrics of a split: `finish` passes the sample split, scored as its full stream.
+        Validation and test are scored together in one pass over the file, and kept until
+        the weights change."""
+        names = [n for n in ("val", "test", "train") if split is getattr(self.data, n)]
+        if not names:
+            return super().score(split)
+        if not len(self.data.streams[names[0]]):
+            return {}
+        token = tuple(p._version for p in self.model.parameters())
+        if self.scored is None or self.scored[0] != token or names[0] not in self.scored[1]:
+            wanted = [n for n in ("val", "test") if len(self.data.streams[n])]
+            self.scored = (token, self.score_streams(list(dict.fromkeys(wanted + names))))
+        scores = dict(self.scored[1][names[0]])
+        scores.pop("loss")  # as `score_split`: metrics and objective only
+        return scores
 
-    def score_stream(self, stream: SplitStream) -> dict[str, float]:
-        """The task's metrics, `objective` and `loss` over every row of `stream`."""
+    def score_streams(self, names: list[str]) -> dict[str, dict[str, float]]:
+        """The task's metrics, `objective` and `loss` over every row of each named split,
+        in one pass over the file."""
+        from kiln.data.streaming import split_arrays
+
         signature = self.data.signature
-        raw: dict[str, list[np.ndarray]] = {n: [] for n in signature.output_names}
-        kept: dict[str, list[np.ndarray]] = {n: [] for n in signature.output_names}
-        loss_sum, rows = 0.0, 0
+        outputs = signature.output_names
+        # split → head → chunks of raw outputs / encoded targets
+        raw: dict[str, dict[str, list[np.ndarray]]] = {s: {n: [] for n in outputs}
+                                                      for s in names}
+        kept: dict[str, dict[str, list[np.ndarray]]] = {s: {n: [] for n in outputs}
+                                                       for s in names}
+        loss = dict.fromkeys(names, 0.0)
+        rows = dict.fromkeys(names, 0)
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.inference_mode():
-                for inputs, targets in stream.arrays():
+                for name, (inputs, targets) in split_arrays(
+                        [self.data.streams[s] for s in names]):
                     xs = [torch.as_tensor(inputs[n]).to(self.device)
                           for n in signature.input_names]
-                    ys = [torch.as_tensor(targets[n]).to(self.device)
-                          for n in signature.output_names]
-                    outputs = tuple(self.model(*xs))
-                    loss_sum += float(self.loss(outputs, ys)) * len(ys[0])
-                    rows += len(ys[0])
-                    for name, out in zip(signature.output_names, outputs, strict=True):
-                        raw[name].append(out.float().cpu().numpy())
-                        kept[name].append(targets[name])
+                    ys = [torch.as_tensor(targets[n]).to(self.device) for n in outputs]
+                    out = tuple(self.model(*xs))
+                    loss[name] += float(self.loss(out, ys)) * len(ys[0])
+                    rows[name] += len(ys[0])
+                    for head, values in zip(outputs, out, strict=True):
+                        raw[name][head].append(values.float().cpu().numpy())
+                        kept[name][head].append(targets[head])
         finally:
             self.model.train(was_training)
-        scores = score_raw({k: np.concatenate(v) for k, v in raw.items()},
-                           {k: np.concatenate(v) for k, v in kept.items()},
-                           self.data.preprocessor, signature, self.bp.task)
-        scores["loss"] = loss_sum / max(rows, 1)
-        return scores
+        return {s: {**score_raw({k: np.concatenate(v) for k, v in raw[s].items()},
+                                {k: np.concatenate(v) for k, v in kept[s].items()},
+                                self.data.preprocessor, signature, self.bp.task),
+                    "loss": loss[s] / max(rows[s], 1)} for s in names}
