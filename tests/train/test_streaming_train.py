@@ -52,7 +52,7 @@ def test_streamed_metrics_match_the_in_memory_path(tmp_path: Path) -> None:
     from kiln.train import train
 
     features = small_table(tmp_path / "t.parquet")
-    stream = {"batch_rows": 700, "shuffle_window": 1500, "sample_rows": 500}
+    stream = {"batch_rows": 2000, "shuffle_window": 3000, "sample_rows": 500}
     runs = {mode: train(load_blueprint(write_blueprint(
                 tmp_path, "t.parquet", features=features, streaming=mode, stream=stream)),
                 quiet=True, tracking=False) for mode in (True, False)}
