@@ -174,3 +174,14 @@ def test_shards_split_a_stream_into_disjoint_parts(tmp_path: Path) -> None:
     rows = {tuple(r) for r in whole}
     assert {tuple(r) for r in parts[0]} | {tuple(r) for r in parts[1]} == rows
     assert not {tuple(r) for r in parts[0]} & {tuple(r) for r in parts[1]}
+
+
+def test_a_bad_value_deep_in_a_large_csv_names_its_line(tmp_path: Path) -> None:
+    """Past the first block (1 MiB) Arrow reports the error while streaming, not on open."""
+    lines = ["x0,x1,x2,city,label"] + [f"{i},1,2,a,{'yes' if i % 2 else 'no'}"
+                                         for i in range(100_000)]
+    lines[90_001] = "7,oops,2,a,yes"
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bp = make_blueprint(tmp_path, "t.csv", features=FEATURES, streaming=True)
+    with pytest.raises(DataError, match=r"t\.csv, line 90002 \(row 90001\), column 'x1'"):
+        prepare_data(bp)

@@ -101,10 +101,11 @@ class BatchReader:
             self._finite(block, infinite, floats, first, number)
         columns: dict[str, Any] = dict(zip(floats, block, strict=True))
         missing_floats = np.isnan(block)  # (F, n)
+        position = {name: j for j, name in enumerate(floats)}
         drop = np.zeros(n, dtype=bool)
         for feature in self.features:
             if feature.type == "numeric":
-                missing = missing_floats[floats.index(feature.name)]
+                missing = missing_floats[position[feature.name]]
             else:
                 columns[feature.name] = texts(batch.column(feature.name))
                 missing = _nulls(columns[feature.name])
@@ -113,7 +114,7 @@ class BatchReader:
                 drop |= missing
         for name in self.target_columns:
             if name in self.float_targets:
-                missing = missing_floats[floats.index(name)]
+                missing = missing_floats[position[name]]
             else:
                 columns[name] = texts(batch.column(name))
                 missing = _nulls(columns[name])

@@ -60,7 +60,7 @@ class StreamSource:
         try:
             dataset = ds.dataset(str(path), format=file_format)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise _read_error(path, kind, exc, None, list(types) if kind == "csv" else [],
+            raise _read_error(path, kind, exc, None, _header(path) if kind == "csv" else [],
                               None) from None
         return cls(path, kind, dataset)
 
@@ -123,6 +123,15 @@ class StreamSource:
         if self.kind == "csv":
             place += f" (line {row + 2})"
         return place
+
+
+def _header(path: Path) -> list[str]:
+    """The column names on a CSV file's first line (to name a column in an error)."""
+    import csv
+
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        return next(csv.reader(handle, delimiter=delimiter), [])
 
 
 def _read_error(path: Path, kind: str, exc: Exception, batch: int | None,
