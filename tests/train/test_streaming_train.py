@@ -46,6 +46,7 @@ def small_table(path: Path, rows: int = 6000) -> list[dict[str, Any]]:
         {"name": "city", "type": "categorical"}]
 
 
+@pytest.mark.slow
 def test_streamed_metrics_match_the_in_memory_path(tmp_path: Path) -> None:
     """Different splits (row-key hash vs seeded permutation) and batch order: test accuracy
     within 0.03 and ROC AUC within 0.02 of the in-memory run on a 6,000-row table."""
@@ -78,6 +79,7 @@ def test_a_streamed_run_exports_a_bundle_that_serves(tmp_path: Path) -> None:
     assert bundle.manifest["parity"]["ok"]
 
 
+@pytest.mark.slow
 def test_a_resumed_streamed_run_ends_as_the_unbroken_one(tmp_path: Path) -> None:
     """The window shuffle is seeded by (seed, epoch): resuming after epoch 2 reads epochs
     3 and 4 in the same order, so the metrics match the uninterrupted run exactly."""
