@@ -185,3 +185,21 @@ def test_a_bad_value_deep_in_a_large_csv_names_its_line(tmp_path: Path) -> None:
     bp = make_blueprint(tmp_path, "t.csv", features=FEATURES, streaming=True)
     with pytest.raises(DataError, match=r"t\.csv, line 90002 \(row 90001\), column 'x1'"):
         prepare_data(bp)
+
+
+def test_scoring_keeps_a_bounded_stable_subset_of_a_large_split(tmp_path: Path) -> None:
+    from kiln.data.streaming import split_arrays
+
+    data = streamed(tmp_path)
+    streams = [data.streams["val"], data.streams["test"]]
+
+    def kept() -> dict[str, np.ndarray]:
+        parts: dict[str, list[np.ndarray]] = {"val": [], "test": []}
+        for name, (inputs, _), keep in split_arrays(streams, keep_rows=150):
+            parts[name].append(inputs["tabular"][keep])
+        return {k: np.concatenate(v) for k, v in parts.items()}
+
+    first, second = kept(), kept()
+    for name in ("val", "test"):
+        assert 100 < len(first[name]) < 200  # ~150 of ~300 / ~600 rows
+        np.testing.assert_array_equal(first[name], second[name])

@@ -28,6 +28,10 @@ class StreamSpec(Section):
     # Rows per split kept in memory as a uniform sample (bottom-k by row hash): feature
     # inference, median imputation, class weights, and the bundle's profile and checks.
     sample_rows: Rows = 10_000
+    # Rows per split whose predictions are kept for the validation and test metrics
+    # (ROC AUC needs them all at once); a larger split is scored on a uniform subset of
+    # this many rows, chosen by row key. The loss always covers every row.
+    score_rows: Rows = 1_000_000
     # Columns whose values make the row key that assigns splits (an id column is cheapest);
     # default: every feature, so rows with identical features share a split.
     key: list[str] | None = None

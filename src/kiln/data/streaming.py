@@ -107,15 +107,22 @@ class SplitStream:
             yield from _drain(held, rng, batch_size, final=True, total=self.rows)
 
 
-def split_arrays(streams: list[SplitStream]) -> Iterator[tuple[str, Arrays]]:
-    """(split name, its rows' arrays) for every record batch and each of `streams`, in one
-    pass over the file (the streams of one `StreamedData` share their reader)."""
+def split_arrays(streams: list[SplitStream], keep_rows: int
+                 ) -> Iterator[tuple[str, Arrays, np.ndarray]]:
+    """(split name, its rows' arrays, which of them to keep) for every record batch and
+    each of `streams`, in one pass over the file (the streams of one `StreamedData` share
+    their reader). A split of more than `keep_rows` rows keeps a uniform subset of about
+    that many, chosen by row key (the same rows in every pass)."""
+    from kiln.data.rowkey import unit
+
     reader = streams[0].reader
+    share = {s.name: min(1.0, keep_rows / max(len(s), 1)) for s in streams}
     for batch in reader:
         for stream in streams:
             mask = batch.splits == stream.code
             if mask.any():
-                yield stream.name, stream._encode(batch, mask)
+                keep = unit(batch.keys[mask], salt=2) < share[stream.name]
+                yield stream.name, stream._encode(batch, mask), keep
 
 
 def _rows(part: Arrays | None) -> int:

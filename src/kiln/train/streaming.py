@@ -3,8 +3,9 @@ batches read from the file through a bounded shuffle window, and validation and 
 scores computed over every row of a split, batch by batch.
 
 What stays in memory while scoring a split is the model's raw outputs and the encoded
-targets (a few numbers per row, for metrics such as ROC AUC that need them all) — never
-the inputs. `session.make_loop` picks this loop when the data is streamed.
+targets of at most `data.stream.score_rows` rows (metrics such as ROC AUC need them all
+at once) — never the inputs, and never more as the table grows. `session.make_loop`
+picks this loop when the data is streamed.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ class StreamingLoop(Loop):
         return scores
 
     def score_streams(self, names: list[str]) -> dict[str, dict[str, float]]:
-        """The task's metrics, `objective` and `loss` over every row of each named split,
-        in one pass over the file."""
+        """The task's `loss` over every row of each named split, and its metrics and
+        `objective` over at most `data.stream.score_rows` of them, in one pass."""
         from kiln.data.streaming import split_arrays
 
         signature = self.data.signature
@@ -108,8 +109,8 @@ class StreamingLoop(Loop):
         self.model.eval()
         try:
             with torch.inference_mode():
-                for name, (inputs, targets) in split_arrays(
-                        [self.data.streams[s] for s in names]):
+                for name, (inputs, targets), keep in split_arrays(
+                        [self.data.streams[s] for s in names], self.bp.data.stream.score_rows):
                     xs = [torch.as_tensor(inputs[n]).to(self.device)
                           for n in signature.input_names]
                     ys = [torch.as_tensor(targets[n]).to(self.device) for n in outputs]
@@ -117,8 +118,8 @@ class StreamingLoop(Loop):
                     loss[name] += float(self.loss(out, ys)) * len(ys[0])
                     rows[name] += len(ys[0])
                     for head, values in zip(outputs, out, strict=True):
-                        raw[name][head].append(values.float().cpu().numpy())
-                        kept[name][head].append(targets[head])
+                        raw[name][head].append(values.float().cpu().numpy()[keep])
+                        kept[name][head].append(targets[head][keep])
         finally:
             self.model.train(was_training)
         return {s: {**score_raw({k: np.concatenate(v) for k, v in raw[s].items()},
