@@ -107,7 +107,7 @@ def test_a_resumed_streamed_run_ends_as_the_unbroken_one(tmp_path: Path) -> None
 
 def big_table(path: Path, columns: int = 200, rows: int = 2_750_000,
               group: int = 50_000) -> int:
-    """Low-entropy float64 columns (4 values, dictionary-encoded: ~1 bit a value on disk)
+    """Low-entropy float64 columns (4 values, dictionary-encoded: ~2.5 bits a value on disk)
     and a unique `id`; returns the bytes the table would take as float64 in memory."""
     rng = np.random.default_rng(0)
     block = [pa.array(rng.integers(0, 4, group).astype(np.float64)) for _ in range(columns)]
