@@ -41,7 +41,8 @@ Arrays = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
 def streaming_source(blueprint: Blueprint, source: str | Path | None = None) -> Path | None:
     """The file to stream, or None to load the data in memory. `data.streaming: true` on
     a source that cannot be streamed is a `DataError`; `auto` streams CSV / Parquet files
-    of `AUTO_STREAM_BYTES` and more whose features are all streamable."""
+    of `AUTO_STREAM_BYTES` and more whose declared features are all streamable and whose
+    split is not by time."""
     spec = blueprint.data
     text = str(spec.source if source is None else source)
     if spec.streaming is False or text.startswith("sklearn:"):
@@ -56,6 +57,7 @@ def streaming_source(blueprint: Blueprint, source: str | Path | None = None) -> 
                             f".parquet file", where="data.source")
         return path
     streamable = (path.is_file() and path.suffix.lower() in STREAM_SUFFIXES
+                  and spec.split.method != "time"
                   and all(f.type in STREAMABLE for f in spec.features or []))
     return path if streamable and path.stat().st_size >= AUTO_STREAM_BYTES else None
 
