@@ -127,10 +127,16 @@ def test_an_infinite_value_names_row_batch_and_column(tmp_path: Path) -> None:
         prepare_data(bp)
 
 
-def test_streaming_choice(tmp_path: Path) -> None:
+def test_streaming_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_table(tmp_path / "t.parquet", rows=50)
     auto = make_blueprint(tmp_path, "t.parquet", features=FEATURES)
     assert streaming_source(auto) is None  # auto: a small file loads in memory
+    monkeypatch.setattr("kiln.data.streaming.AUTO_STREAM_BYTES", 1000)
+    assert streaming_source(auto) == tmp_path / "t.parquet"  # ... a large one streams
+    assert isinstance(prepare_data(auto), StreamedData)
+    by_time = make_blueprint(tmp_path, "t.parquet", features=FEATURES,
+                             split={"method": "time", "column": "x0"})
+    assert streaming_source(by_time) is None
     forced = make_blueprint(tmp_path, "sklearn:iris", streaming=True)
     with pytest.raises(DataError, match=r"only \.csv, \.tsv and \.parquet"):
         streaming_source(forced)
