@@ -79,7 +79,6 @@ def test_a_streamed_run_exports_a_bundle_that_serves(tmp_path: Path) -> None:
     assert bundle.manifest["parity"]["ok"]
 
 
-@pytest.mark.slow
 def test_a_resumed_streamed_run_ends_as_the_unbroken_one(tmp_path: Path) -> None:
     """The window shuffle is seeded by (seed, epoch): resuming after epoch 2 reads epochs
     3 and 4 in the same order, so the metrics match the uninterrupted run exactly."""
