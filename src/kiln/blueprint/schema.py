@@ -18,6 +18,7 @@ from kiln.blueprint.retrain_spec import RetrainSpec
 from kiln.blueprint.search_spec import SearchSettings
 from kiln.blueprint.section import Section
 from kiln.blueprint.serve_spec import ServeSpec
+from kiln.blueprint.stream_spec import StreamSpec
 from kiln.blueprint.threshold_spec import ThresholdSpec
 from kiln.metrics import lower_is_better, metric_names
 
@@ -208,6 +209,10 @@ class DataSpec(Section):
     # ±inf in a numeric feature: stop (error, naming column and rows), treat it as missing
     # (impute), or clip it to the column's finite range. Error by default: it is never right.
     non_finite: Literal["error", "impute", "clip"] = "error"
+    # Read a CSV / Parquet source in record batches instead of loading it: true, false, or
+    # auto (stream files of 1 GiB and more). docs/streaming.md
+    streaming: bool | Literal["auto"] = "auto"
+    stream: StreamSpec = Field(default_factory=StreamSpec)
 
     @field_validator("features")
     @classmethod

@@ -53,6 +53,13 @@ def prepare_data(blueprint: Blueprint, *, fold: int | None = None,
     `DataError` for unreadable or mismatched data, and `ChecksFailed` (a `DataError`
     carrying the whole checks table) when a check is an error.
     """
+    from kiln.data.streaming import streaming_source
+
+    streamed = streaming_source(blueprint, source)
+    if streamed is not None:  # data.streaming: read in record batches (docs/streaming.md)
+        from kiln.data.stream_prepare import prepare_streamed
+
+        return prepare_streamed(blueprint, streamed, fold=fold)
     spec, task = blueprint.data, blueprint.task
     table = load_source(spec.source if source is None else source,
                         blueprint=blueprint if source is None else None,

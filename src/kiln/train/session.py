@@ -37,8 +37,13 @@ def make_loop(blueprint: Blueprint, data: PreparedData, *, quiet: bool,
     from kiln.model import build_model
 
     model = build_model(blueprint, data.signature)
-    return Loop(model, data, blueprint, distill=distill, epoch_callback=epoch_callback,
-                progress=make_progress(quiet, label))
+    loop_class = Loop
+    if getattr(data, "streamed", False):  # data.streaming: batches read from the file
+        from kiln.train.streaming import StreamingLoop
+
+        loop_class = StreamingLoop
+    return loop_class(model, data, blueprint, distill=distill, epoch_callback=epoch_callback,
+                      progress=make_progress(quiet, label))
 
 
 @contextlib.contextmanager
