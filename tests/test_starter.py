@@ -27,6 +27,14 @@ def test_training_settings_scale_with_rows(rows: int, size: str, epochs: int,
     assert (name, settings["epochs"], settings["min_epochs"]) == (size, epochs, min_epochs)
 
 
+def test_small_tables_get_strong_weight_decay_and_tables_one_thread() -> None:
+    assert training_settings(178)[1]["weight_decay"] == 3.0
+    assert "weight_decay" not in training_settings(5_000)[1]
+    assert choose_starter(NUMERIC + CATEGORIES, 178).training["threads"] == 1
+    image = FeatureSpec(name="photo", type="image", shape=[1, 8, 8])
+    assert "threads" not in choose_starter([*NUMERIC, image], 178).training
+
+
 def test_architecture_by_size_and_column_types() -> None:
     small = choose_starter(NUMERIC, 178)
     assert [next(iter(b)) for b, _ in small.trunk] == ["residual"]
@@ -46,11 +54,12 @@ def test_scaffold_writes_the_starter_and_why(tmp_path: Path, rows: int) -> None:
     frame.to_csv(tmp_path / "t.csv", index=False)
     result = scaffold(tmp_path / "t.csv", "label", tmp_path / "bp.yaml")
     raw = yaml.safe_load(result.text)
-    assert raw["training"]["select"] == "loss"
+    assert raw["training"]["select"] == "loss" and raw["training"]["threads"] == 1
     assert f"# Starter model: {result.starter}." in result.text
     blocks = [next(iter(b)) if isinstance(b, dict) else b for b in raw["architecture"]["trunk"]]
     if rows < 1_000:
         assert blocks == ["residual"] and raw["training"]["batch_size"] == 32
+        assert raw["training"]["weight_decay"] == 3.0
     else:
         assert "residual_mlp" in blocks
         assert raw["architecture"]["encoders"]["tabular"][0] == {

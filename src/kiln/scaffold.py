@@ -238,10 +238,15 @@ def _training_lines(starter: Starter) -> list[str]:
                        "ends sooner"),
             _commented(f"  batch_size: {t['batch_size']}", ""),
             _commented("  lr: 0.001", "AdamW with a cosine schedule"),
+            *([_commented(f"  weight_decay: {t['weight_decay']}", "strong, as ridge "
+                          "regression's penalty: a small table overfits")]
+              if "weight_decay" in t else []),
             _commented(f"  early_stopping: {stopping}", "epochs without a lower validation "
                        "loss; never before min_epochs"),
             _commented("  select: loss", "the epoch with the lowest validation loss is kept "
                        "(a small validation split's accuracy saturates early)"),
+            *([_commented(f"  threads: {t['threads']}", "a table's small batches train "
+                          "fastest on one CPU thread")] if "threads" in t else []),
             ]
 
 
