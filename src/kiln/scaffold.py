@@ -222,8 +222,12 @@ def _architecture_lines(features: list[FeatureSpec], starter: Starter) -> list[s
     else:  # only comments: an empty mapping keeps the key valid YAML
         lines += ["  encoders: {}", *encoders]
     lines.append(_commented("  combiner: concat", "joins the encoded inputs into one vector"))
-    lines.append("  trunk:")
-    lines += [_commented(f"    - {_flow(b)}", why) for b, why in starter.trunk]
+    if starter.trunk:
+        lines.append("  trunk:")
+        lines += [_commented(f"    - {_flow(b)}", why) for b, why in starter.trunk]
+    else:
+        lines.append(_commented("  trunk: []", "no hidden layers: the heads see the inputs "
+                                "(a linear model)"))
     lines.append("  # each head is a linear layer added by kiln: logits or a regression value")
     return lines
 
