@@ -19,8 +19,8 @@ CATEGORIES = [FeatureSpec(name="city", type="categorical", categories=["a", "b"]
 
 
 @pytest.mark.parametrize(("rows", "size", "epochs", "min_epochs"),
-                         [(178, "small", 200, 20), (6_366, "medium", 100, 10),
-                          (50_000, "large", 50, 5)])
+                         [(20, "tiny", 200, 20), (178, "small", 200, 20),
+                          (6_366, "medium", 100, 10), (50_000, "large", 50, 5)])
 def test_training_settings_scale_with_rows(rows: int, size: str, epochs: int,
                                            min_epochs: int) -> None:
     name, settings = training_settings(rows)
@@ -62,6 +62,7 @@ def test_scaffold_writes_the_starter_and_why(tmp_path: Path, rows: int) -> None:
     blocks = [next(iter(b)) if isinstance(b, dict) else b for b in raw["architecture"]["trunk"]]
     if rows < 100:
         assert blocks == [] and "trunk: []" in result.text
+        assert raw["training"]["batch_size"] == 8
     elif rows < 1_000:
         assert blocks == ["residual"] and raw["training"]["batch_size"] == 32
         assert raw["training"]["weight_decay"] == 3.0
