@@ -1,7 +1,7 @@
 """Real tables as a newcomer brings them: `kiln init` then `kiln train`, no edits, against
 the classical models a person would try first, on the same split, in the same run.
 
-    python benchmarks/real_tables.py [--tables wine,survey,...] [--json]
+    python benchmarks/real_tables.py [--tables wine,survey,...] [--repeat] [--json]
 
 Tables: every classification / regression table scikit-learn bundles (iris, wine,
 breast_cancer, digits as a flat 64-column table, diabetes, linnerud), plus three the
@@ -13,10 +13,17 @@ with skewed, heavy-tailed and missing numerics and a categorical interaction). E
 is written as a CSV, as a download would be.
 
 kiln runs as two CLI processes (`kiln init -d T.csv -t TARGET`, `kiln train --json`), MLflow
-tracking included. The peers — logistic / ridge regression, HistGradientBoosting and a
-random forest with scikit-learn's defaults — are fitted on kiln's train + validation rows
-of the same split (kiln's fitted preprocessing: imputed, standardised, categories as ids,
-one-hot for the linear model) and scored on its test rows.
+tracking included, this tree's `src` first on the path. The peers — logistic / ridge
+regression, HistGradientBoosting and a random forest with scikit-learn's defaults — are
+fitted on kiln's train + validation rows of the same split (kiln's fitted preprocessing:
+imputed, standardised, categories as ids, one-hot for the linear model) and scored on its
+test rows.
+
+A table under 50 rows (linnerud: 20 rows, a 4-row test split on which every model's R² was
+below zero) cannot rank models on one split: it is scored by 5-fold cross-validation
+instead — the blueprint `kiln init` wrote, trained once per fold through `kiln.train.train`
+(no MLflow run), the peers fitted on the same folds, R² of all rows' out-of-fold
+predictions in target units. Every other table keeps the one-split protocol.
 
 Target (issue 11): on every table kiln's test accuracy is within 1 point of the best peer
 (R² within 0.02), ahead of the best peer on at least half of them; same seed → same
