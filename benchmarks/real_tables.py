@@ -17,7 +17,9 @@ tracking included, this tree's `src` first on the path. The peers — logistic /
 regression, HistGradientBoosting and a random forest with scikit-learn's defaults — are
 fitted on kiln's train + validation rows of the same split (kiln's fitted preprocessing:
 imputed, standardised, categories as ids, one-hot for the linear model) and scored on its
-test rows.
+test rows. A second linear peer, `linear_levels`, also one-hot encodes the integer columns
+that kiln reads as ordered scales (answers 1–5, pixel levels), as a person who treats them
+as categories would: the better of the two representations is the bar.
 
 A table under 50 rows (linnerud: 20 rows, a 4-row test split on which every model's R² was
 below zero) cannot rank models on one split: it is scored by 5-fold cross-validation
@@ -205,10 +207,12 @@ def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float]]:
     models = peer_models(regression)
     scores, seconds = {}, {}
     for name, model in models.items():
-        one_hot = name == "linear"
+        one_hot = name.startswith("linear")
         x_fit = np.concatenate([peer_inputs(data, data.train, one_hot),
                                 peer_inputs(data, data.val, one_hot)])
         x_test = peer_inputs(data, data.test, one_hot)
+        if name == "linear_levels":
+            x_fit, x_test = levels_one_hot(x_fit, x_test)
         per_target = []
         started = time.perf_counter()
         for out in outputs:  # one model per target (linnerud has three)
@@ -223,6 +227,22 @@ def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float]]:
     return metric, scores, seconds
 
 
+def levels_one_hot(x_fit: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric columns that kiln's own rule would call categorical but for being an ordered
+    scale (≤ 20 levels, fewer than 5% of the rows, more than two) one-hot encoded on the fit
+    rows' levels: the linear model of a person who treats answers 1–5 as categories."""
+    fit_parts, test_parts = [], []
+    for j in range(x_fit.shape[1]):
+        levels = np.unique(x_fit[:, j])
+        if 2 < len(levels) <= 20 and len(levels) < 0.05 * len(x_fit):
+            fit_parts.append((x_fit[:, j, None] == levels).astype(np.float32))
+            test_parts.append((x_test[:, j, None] == levels).astype(np.float32))
+        else:
+            fit_parts.append(x_fit[:, j, None])
+            test_parts.append(x_test[:, j, None])
+    return np.concatenate(fit_parts, axis=1), np.concatenate(test_parts, axis=1)
+
+
 def kiln_score(summary: dict[str, Any], metric: str) -> float:
     """The test metric; for several regression targets, the mean of their R²."""
     test = summary["test"]
@@ -235,11 +255,14 @@ def kiln_score(summary: dict[str, Any], metric: str) -> float:
 # --------------------------------------------------------------------------- tiny tables
 
 
-def peer_models(regression: bool) -> dict[str, Any]:
+def peer_models(regression: bool, levels: bool = True) -> dict[str, Any]:
     from sklearn import ensemble, linear_model
 
-    return {"linear": (linear_model.Ridge() if regression
-                       else linear_model.LogisticRegression(max_iter=5000)),
+    def linear() -> Any:
+        return (linear_model.Ridge() if regression
+                else linear_model.LogisticRegression(max_iter=5000))
+
+    return {"linear": linear(), **({"linear_levels": linear()} if levels else {}),
             "hist_gb": (ensemble.HistGradientBoostingRegressor(random_state=0) if regression
                         else ensemble.HistGradientBoostingClassifier(random_state=0)),
             "forest": (ensemble.RandomForestRegressor(random_state=0, n_jobs=1)
@@ -268,7 +291,8 @@ def cross_validated(name: str, path: Path, targets: list[str], folds: int) -> di
     blueprint.set_source(blueprint_path)
     blueprint.data.split.folds = folds
     truth: list[np.ndarray] = []
-    predicted: dict[str, list[np.ndarray]] = {"kiln": [], **{k: [] for k in peer_models(True)}}
+    predicted: dict[str, list[np.ndarray]] = {
+        "kiln": [], **{k: [] for k in peer_models(True, levels=False)}}
     for fold in range(folds):
         data = prepare_data(blueprint, fold=fold)
         encoders = data.preprocessor.encoders
@@ -283,7 +307,7 @@ def cross_validated(name: str, path: Path, targets: list[str], folds: int) -> di
         x_fit = np.concatenate([peer_inputs(data, data.train, True),
                                 peer_inputs(data, data.val, True)])
         x_test = peer_inputs(data, data.test, True)
-        for peer, model in peer_models(True).items():
+        for peer, model in peer_models(True, levels=False).items():
             columns = []
             for o in outputs:
                 y_fit = np.concatenate([data.train.targets[o], data.val.targets[o]]).ravel()
