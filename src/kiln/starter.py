@@ -15,8 +15,9 @@ A small table gets a strong decoupled weight decay (AdamW shrinks every weight b
 step), the network's counterpart of ridge regression's penalty: on 178–569-row tables it
 lifted diabetes from R² 0.486 to 0.526 and breast_cancer from 0.965 to 0.974 (BENCHMARKS.md).
 A table without images trains on one CPU thread (`threads: 1`): the starter's batches are
-so small that splitting each operation across threads costs more than it saves (5–40×
-slower per step with two threads on a busy 2-core machine; iris trains in 4 s, not 23 s).
+so small that splitting each operation across threads costs more than it saves (on a busy
+2-core machine a step was 5–15× slower with two threads, and iris trained in 1.8 s with one
+against 49 s with two: `benchmarks/table_threads.py`).
 
 Rows decide the architecture:
 
@@ -98,6 +99,8 @@ def choose_starter(features: list[FeatureSpec], rows: int) -> Starter:
          "x + MLP(batchnorm(x)) (Gorishniy et al. 2021)"),
         ({"residual_mlp": {"hidden": 2 * width, "dropout": 0.2}}, ""),
         ("batchnorm", ""), ("relu", "")]
-    what = "numbers and categories" if numeric else "categories"
-    return Starter(size, f"{rows:,} rows of {what}: standardised numbers and category "
-                   f"embeddings → a residual MLP", training, trunk=trunk)
+    if not numeric:
+        return Starter(size, f"{rows:,} rows of categories: their embeddings → a residual "
+                       f"MLP", training, trunk=trunk)
+    return Starter(size, f"{rows:,} rows of numbers and categories: the standardised numbers "
+                   f"and category embeddings → a residual MLP", training, trunk=trunk)
