@@ -222,8 +222,12 @@ def _architecture_lines(features: list[FeatureSpec], starter: Starter) -> list[s
     else:  # only comments: an empty mapping keeps the key valid YAML
         lines += ["  encoders: {}", *encoders]
     lines.append(_commented("  combiner: concat", "joins the encoded inputs into one vector"))
-    lines.append("  trunk:")
-    lines += [_commented(f"    - {_flow(b)}", why) for b, why in starter.trunk]
+    if starter.trunk:
+        lines.append("  trunk:")
+        lines += [_commented(f"    - {_flow(b)}", why) for b, why in starter.trunk]
+    else:
+        lines.append(_commented("  trunk: []", "no hidden layers: the heads see the inputs "
+                                "(a linear model)"))
     lines.append("  # each head is a linear layer added by kiln: logits or a regression value")
     return lines
 
@@ -238,10 +242,15 @@ def _training_lines(starter: Starter) -> list[str]:
                        "ends sooner"),
             _commented(f"  batch_size: {t['batch_size']}", ""),
             _commented("  lr: 0.001", "AdamW with a cosine schedule"),
+            *([_commented(f"  weight_decay: {t['weight_decay']}", "strong, as ridge "
+                          "regression's penalty: a small table overfits")]
+              if "weight_decay" in t else []),
             _commented(f"  early_stopping: {stopping}", "epochs without a lower validation "
                        "loss; never before min_epochs"),
             _commented("  select: loss", "the epoch with the lowest validation loss is kept "
                        "(a small validation split's accuracy saturates early)"),
+            *([_commented(f"  threads: {t['threads']}", "a table's small batches train "
+                          "fastest on one CPU thread")] if "threads" in t else []),
             ]
 
 

@@ -143,3 +143,16 @@ def test_text_is_sized_from_the_data(table: pd.DataFrame) -> None:
     review = features["review"]  # "review number {i} says the product was fine"
     assert review.vocab_size == 7 + ROWS + 2  # 7 words + 200 numbers + padding and unknown
     assert review.max_length == 8
+
+
+def test_small_integer_scales_are_numbers_and_codes_stay_categories() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"answer": rng.integers(1, 6, 400),  # a 1–5 scale
+                       "pixel": rng.choice([0, 1, 2, 4, 5, 7, 9, 12, 16], 400),  # 9 of 0–16
+                       "region": rng.integers(1, 5, 400),  # 4 codes
+                       "sparse": rng.choice([0, 10, 20, 50, 100, 200], 400),  # 6 of 0–200
+                       "y": rng.choice(["a", "b"], 400)})
+    report = {c.column: c for c in infer_report(df, ["y"])}
+    assert report["answer"].type == "numeric" and report["pixel"].type == "numeric"
+    assert report["answer"].reason == "integers 1–5 (5 levels): an ordered scale, read as a number"
+    assert report["region"].type == "categorical" and report["sparse"].type == "categorical"

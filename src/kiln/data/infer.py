@@ -6,7 +6,8 @@ and stated in each column's `reason`, so a person can check and correct them:
 
 - two distinct values (or a bool column) → binary
 - pandas `category` dtype, strings with few distinct values, or integers with few distinct
-  values (≤ 20 and < 5% of rows) → categorical
+  values (≤ 20 and < 5% of rows) → categorical, unless they are an ordered scale (≥ 5
+  levels filling at least half of their range: answers 1–5, pixel levels) → numeric
 - strings that are file paths ending in .png/.jpg/.jpeg that exist, or array cells of
   shape (C, H, W), (H, W, C) or (H, W) → image
 - strings that are long, contain spaces and are mostly distinct → text
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
 MIN_ROWS_PER_CLASS = 5  # integer targets with fewer rows per value are amounts
 MAX_CATEGORIES = 20  # integers with at most this many distinct values may be categories
 CATEGORY_ROW_FRACTION = 0.05  # ... and fewer distinct values than this fraction of rows
+# ... unless they read as an ordered scale: at least this many distinct integers filling at
+# least half of the run from the smallest to the largest (answers 1–5, pixel levels 0–16,
+# counts). As numbers, one weight covers the whole scale; as categories, each level is
+# learned apart, which loses on surveys and flat pixel tables (BENCHMARKS.md, real tables).
+MIN_SCALE_LEVELS = 5
 MAX_STRING_CATEGORIES = 200  # strings with more distinct values than this are not categories
 TEXT_MIN_LENGTH = 30  # mean characters above which a string column reads as free text
 MAX_VOCAB = 5000  # the text vocabulary is capped here (the blueprint's default)
@@ -153,6 +159,10 @@ def _numeric_column(name: str, values: pd.Series, rows: int, distinct: int,
             ID_NAME.search(name) or _consecutive(values)):
         return ColumnInference(name, "skipped", "id-like: a different integer on every row")
     if integral and distinct <= MAX_CATEGORIES and distinct < CATEGORY_ROW_FRACTION * rows:
+        if _ordered_scale(values, distinct):
+            low, high = int(values.min()), int(values.max())
+            return _feature(name, "numeric", f"integers {low}–{high} ({distinct} levels): an "
+                            f"ordered scale, read as a number{missing}")
         return _categorical(name, values,
                             f"integers with only {distinct} distinct values{missing}")
     import numpy as np
@@ -269,6 +279,12 @@ def _integral(values: pd.Series) -> bool:
 def _consecutive(values: pd.Series) -> bool:
     """True for a permutation of a run of integers (a row number)."""
     return int(values.max()) - int(values.min()) == len(values) - 1
+
+
+def _ordered_scale(values: pd.Series, distinct: int) -> bool:
+    """Integers with at least MIN_SCALE_LEVELS values filling half their range or more."""
+    span = int(values.max()) - int(values.min()) + 1
+    return distinct >= MIN_SCALE_LEVELS and 2 * distinct >= span
 
 
 def _plain(value: Any) -> Any:
