@@ -36,6 +36,14 @@ def test_what_cannot_cross_into_the_ranks_is_refused(tmp_path: Path) -> None:
         train(bp, nproc=0)
 
 
+def test_streamed_data_is_refused_before_any_rank_starts(tmp_path: Path) -> None:
+    bp = load_tiny(tmp_path)
+    bp.data.streaming = True
+    with pytest.raises(RunError, match="streams its data") as caught:
+        train(bp, nproc=2)
+    assert caught.value.where == "data.streaming"
+
+
 def test_cli_refuses_torchrun_flags_without_nproc(tmp_path: Path, kiln_cli) -> None:  # type: ignore[no-untyped-def]
     from train_helpers import tiny_blueprint
 

@@ -103,10 +103,12 @@ def launch(blueprint: Blueprint | None = None, *, nproc: int, resume: str | None
         worker = ["--job", str(job)]
         if resume is not None:
             run = resumable(resume)
+            refuse_streamed(run.blueprint)
             worker += ["--resume", str(run.dir.resolve())]
         elif blueprint is None:
             raise RunError("train: give a blueprint to train, or resume=RUN_ID to continue")
         else:
+            refuse_streamed(blueprint)
             from kiln.blueprint import dump_blueprint
 
             (job / "blueprint.yaml").write_text(dump_blueprint(blueprint), encoding="utf-8")
@@ -124,6 +126,18 @@ def launch(blueprint: Blueprint | None = None, *, nproc: int, resume: str | None
                 "-m", WORKER, *worker]
         run_torchrun(argv, job, nproc)
         return finished_run(job)
+
+
+def refuse_streamed(blueprint: Blueprint) -> None:
+    """Streamed data (data.streaming, docs/streaming.md) trains in one process for now: its
+    batches are read from the file and are not yet cut into per-rank shards."""
+    from kiln.data.streaming import streaming_source
+
+    if streaming_source(blueprint) is not None:
+        raise RunError("--nproc: this run streams its data (data.streaming, or a source of "
+                       "1 GiB or more with streaming: auto), which trains in one process for "
+                       "now — drop --nproc, or set data.streaming: false if the table fits "
+                       "in memory", where="data.streaming")
 
 
 def resumable(ref: str) -> Run:
