@@ -25,7 +25,7 @@ from torch import nn
 from kiln.train.checkpoint import CheckpointWriter, capture_rng, restore_rng
 from kiln.train.compiled import TrainingForward
 from kiln.train.device import choose_precision, host_to_device, resolve_device
-from kiln.train.finite_guard import check_finite_step
+from kiln.train.finite_guard import EpochWatch
 from kiln.train.inference import score_split
 from kiln.train.losses import Distillation, TaskLoss, check_teacher
 from kiln.train.optim import build_optimizer, build_schedule
@@ -191,18 +191,18 @@ class Loop:
         self.model.train()
         total = torch.zeros((), device=self.device)
         seen = 0
-        for batch, index in enumerate(self.batches(), start=1):
+        watch = EpochWatch(self.device, epoch=self.epoch + 1)
+        for index in self.batches():
             xs = [t[index] for t in self.inputs]  # each (B, *shape)
             ys = [t[index] for t in self.targets]
             if self.augment is not None:
                 xs = self.augment(xs, self.augment_rng)
             loss = self.step(xs, ys)
-            check_finite_step(loss, self.model.parameters(), epoch=self.epoch + 1, batch=batch,
-                              lr=self.optimizer.param_groups[0]["lr"],
-                              gradients=not self.precision.scaled)
+            watch.batch(loss, lr=self.optimizer.param_groups[0]["lr"])
             total += loss.detach() * len(index)
             seen += len(index)
             self.progress.batch()
+        watch.end(self.model.parameters())
         return float(total) / max(seen, 1)
 
     def batches(self) -> Iterator[torch.Tensor]:
