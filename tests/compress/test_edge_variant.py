@@ -41,13 +41,17 @@ def test_the_pte_variant_is_measured_but_never_selected(
 
 
 def test_without_executorch_the_variant_is_skipped_with_the_reason(
-        digits_run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        digits_run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        kiln_cli: Callable[..., tuple[int, str, str]]) -> None:
     def missing() -> None:
         raise ExecuTorchMissing("the executorch variant needs the ExecuTorch package "
                                 "(executorch) — pip install 'kiln[edge]'")
 
     monkeypatch.setattr(edge_module, "require_executorch", missing)
-    run = load_run(copy_run(digits_run_dir, tmp_path, executorch=True))
-    result = compress(run, tracking=False, timing_budget_s=FAST)
-    assert "executorch" not in [v.name for v in result.variants]
-    assert "pip install 'kiln[edge]'" in result.settings["skipped"]["executorch"]
+    run_dir = copy_run(digits_run_dir, tmp_path)
+    code, out, err = kiln_cli("compress", str(run_dir), "--executorch", "--json")
+    assert code == 0, out + err
+    table = json.loads(out.strip().splitlines()[-1])
+    assert "executorch" not in [v["name"] for v in table["variants"]]
+    assert "pip install 'kiln[edge]'" in table["settings"]["skipped"]["executorch"]
+    assert "skipped" in out and "kiln[edge]" in out

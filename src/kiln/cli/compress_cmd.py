@@ -26,9 +26,9 @@ def compress(
         help="Distillation: softening temperature (default 4).")] = None,
     threads: Annotated[int | None, typer.Option(
         help="Intra-op threads for every timing, ONNX Runtime and PyTorch (default 1).")] = None,
-    executorch: Annotated[bool | None, typer.Option(
+    executorch: Annotated[bool, typer.Option(
         "--executorch", help="Also build the ExecuTorch .pte edge variant (XNNPACK; needs "
-        "kiln[edge]); measured, never selected.")] = None,
+        "kiln[edge]); measured, never selected.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Export the run to ONNX (parity-checked), quantize it to int8 (dynamic and static),
@@ -43,7 +43,7 @@ def compress(
         with console.status("compressing: export, quantize, prune, distil, measure…"):
             result = run_compress(run_id, prune=prune, distill=distill, threads=threads,
                                   alpha=alpha, temperature=temperature,
-                                  executorch=executorch)
+                                  executorch=executorch or None)  # absent: the blueprint's
     except BudgetError as exc:
         result = load_variants(run_id)
         render(result)
