@@ -10,6 +10,10 @@ same intra-op thread count. The selection uses the blueprint's budgets plus
 max_accuracy_drop = 0.005 (half a point) on accuracy as the objective.
 
     python benchmarks/compress_variants.py [--threads 1] [--epochs N] [--timing 3] [--json]
+                                           [--only digits_cnn] [--executorch]
+
+`--executorch` adds the ExecuTorch .pte edge variant (XNNPACK; needs kiln[edge]), measured
+through ExecuTorch's runtime beside the ONNX variants (never selected).
 
 Targets: the selected variant ≥ 3× faster than eager at batch 1 (p50) and ≥ 2× at batch 64,
 with ≤ 0.5 point accuracy drop; int8 variants ≥ 3.5× smaller than fp32 ONNX; fp32 ONNX
@@ -55,7 +59,8 @@ def bench_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
     student = EXAMPLES / spec["student"] if spec["student"] else None
     try:
         result = compress(run, prune=0.5, distill=student, threads=args.threads,
-                          tracking=False, timing_budget_s=args.timing)
+                          tracking=False, timing_budget_s=args.timing,
+                          executorch=args.executorch or None)
         table = result.to_dict()
     except BudgetError as exc:
         from kiln.compress import load_variants
@@ -137,10 +142,13 @@ def main() -> int:
     parser.add_argument("--timing", type=float, default=3.0,
                         help="seconds spent on each timing measurement")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=list(MODELS), default=None, help="one model only")
+    parser.add_argument("--executorch", action="store_true",
+                        help="add the ExecuTorch .pte edge variant")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     os.environ["KILN_HOME"] = tempfile.mkdtemp(prefix="kiln-bench-compress-")
-    reports = [bench_model(name, args) for name in MODELS]
+    reports = [bench_model(name, args) for name in MODELS if args.only in (None, name)]
     for report in reports:
         print_report(report)
     if args.json:

@@ -14,7 +14,7 @@ from train_helpers import load_tiny
 from kiln.errors import TrainingError
 from kiln.runs import load_run
 from kiln.train import train
-from kiln.train.finite_guard import check_finite_step
+from kiln.train.finite_guard import EpochWatch, check_finite_step
 
 
 def test_a_nan_loss_at_the_first_batch_blames_the_data() -> None:
@@ -32,6 +32,34 @@ def test_an_infinite_gradient_later_blames_the_learning_rate() -> None:
                                             r".*learning rate \(0\.5\)"):
         check_finite_step(torch.tensor(0.3), [weight], epoch=3, batch=7, lr=0.5)
     check_finite_step(torch.tensor(0.3), [weight], epoch=3, batch=7, lr=0.5, gradients=False)
+
+
+def test_the_watch_stops_at_the_first_bad_loss_on_the_cpu() -> None:
+    weight = torch.nn.Parameter(torch.ones(2))
+    watch = EpochWatch(torch.device("cpu"), epoch=2)
+    watch.batch(torch.tensor(0.5), lr=0.1)
+    with pytest.raises(TrainingError, match=r"epoch 2, batch 2: the training loss is inf"):
+        watch.batch(torch.tensor(float("inf")), lr=0.1)
+    watch.end([weight])  # weights finite: nothing to say
+
+
+def test_on_a_gpu_the_watch_reads_losses_back_once_and_names_the_first_bad_batch() -> None:
+    watch = EpochWatch(torch.device("cuda"), epoch=4)  # deferred; CPU tensors do here
+    for value in (0.5, 0.4, float("nan"), float("inf")):
+        watch.batch(torch.tensor(value), lr=0.2)
+    with pytest.raises(TrainingError, match=r"epoch 4, batch 3: the training loss is nan"
+                                            r".*learning rate \(0\.2\)"):
+        watch.end([torch.nn.Parameter(torch.ones(2))])
+
+
+def test_a_bad_gradient_in_the_last_step_is_caught_by_the_weights() -> None:
+    weight = torch.nn.Parameter(torch.tensor([1.0, float("nan")]))
+    watch = EpochWatch(torch.device("cpu"), epoch=1)
+    watch.batch(torch.tensor(0.5), lr=0.1)
+    watch.batch(torch.tensor(0.5), lr=0.1)
+    with pytest.raises(TrainingError, match=r"epoch 1, batch 2: a weight is not finite") as e:
+        watch.end([weight])
+    assert e.value.where == "epoch 1, batch 2"
 
 
 def test_a_diverging_run_fails_instead_of_finishing(tmp_path: Path) -> None:

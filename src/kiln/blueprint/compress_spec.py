@@ -48,3 +48,6 @@ class CompressSpec(Section):
     # Seconds spent timing each measurement (batch 1, batch 64) per variant.
     timing_budget_s: Annotated[float, Field(gt=0)] = 2.0
     distill: DistillSpec = Field(default_factory=DistillSpec)
+    # An ExecuTorch .pte edge variant (XNNPACK), measured but never selected; needs the
+    # `edge` extra (docs/compress.md#edge-target-executorch).
+    executorch: bool = False

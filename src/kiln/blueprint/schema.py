@@ -325,9 +325,12 @@ class TrainingSpec(Section):
     # moving when a small validation split's accuracy has saturated; or the task objective
     # with the loss breaking ties (docs/training.md#model-selection).
     select: Literal["loss", "objective"] = "loss"
-    # auto: CUDA when present, else CPU. AMP is used only on CUDA.
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # auto: CUDA when present, else Apple's MPS, else CPU (docs/train.md#devices).
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    # Mixed precision on CUDA only: bfloat16 where supported, else float16 + loss scaling.
     amp: bool = True
+    # torch.compile the training forward; falls back to eager, with a warning, if it fails.
+    compile: bool = False
     # torch CPU threads; null: PyTorch's default.
     threads: PositiveInt | None = None
 

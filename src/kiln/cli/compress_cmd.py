@@ -26,6 +26,9 @@ def compress(
         help="Distillation: softening temperature (default 4).")] = None,
     threads: Annotated[int | None, typer.Option(
         help="Intra-op threads for every timing, ONNX Runtime and PyTorch (default 1).")] = None,
+    executorch: Annotated[bool, typer.Option(
+        "--executorch", help="Also build the ExecuTorch .pte edge variant (XNNPACK; needs "
+        "kiln[edge]); measured, never selected.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Export the run to ONNX (parity-checked), quantize it to int8 (dynamic and static),
@@ -39,7 +42,8 @@ def compress(
     try:
         with console.status("compressing: export, quantize, prune, distil, measure…"):
             result = run_compress(run_id, prune=prune, distill=distill, threads=threads,
-                                  alpha=alpha, temperature=temperature)
+                                  alpha=alpha, temperature=temperature,
+                                  executorch=executorch or None)  # absent: the blueprint's
     except BudgetError as exc:
         result = load_variants(run_id)
         render(result)
@@ -78,6 +82,8 @@ def render(result: CompressionResult) -> None:
     for v in result.variants:
         if not v.selectable:
             console.print(f"[yellow]not selectable[/] {v.name}: {v.note}")
+    for name, why in result.settings.get("skipped", {}).items():
+        console.print(f"[yellow]skipped[/] {name}: {why}")
     if result.selected:
         console.print(f"[bold green]selected {result.selected}[/] — {result.reason}")
         console.print(f"[dim]variants in {result.run_dir / 'variants'}[/]")

@@ -53,8 +53,11 @@ class Context:
         return self.run.dir / self.staging
 
     def target(self, name: str) -> Path:
-        return self.root / name / "model.onnx"
+        return self.root / name / FILENAMES.get(name, "model.onnx")
 
+
+# The model file of each variant: ONNX, except the edge variant's ExecuTorch program.
+FILENAMES = {"executorch": "model.pte"}
 
 Builder = Callable[[Context, Path], dict[str, Any]]
 Wanted = Callable[["CompressSpec"], bool]

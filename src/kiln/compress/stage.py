@@ -27,6 +27,7 @@ from kiln.compress.selection import Selection, Variant, select_variant, timings_
 from kiln.compress.settings import CompressSpec, compress_settings
 from kiln.compress.timing import (
     DEFAULT_THREADS,
+    Timer,
     Timing,
     measure_all,
     onnx_timer,
@@ -80,13 +81,16 @@ class CompressionResult:
 def compress(run: Run | str | Path, *, prune: float | None = None,
              distill: str | Path | None = None, threads: int | None = None,
              alpha: float | None = None, temperature: float | None = None,
-             tracking: bool = True, timing_budget_s: float | None = None) -> CompressionResult:
+             tracking: bool = True, timing_budget_s: float | None = None,
+             executorch: bool | None = None) -> CompressionResult:
     """Build and measure every variant of `run`; select one under the blueprint's budgets.
 
     prune: structured pruning ratio; distill: a student blueprint; threads: intra-op threads
     for every timing (default: `compress.threads` or 1). Each overrides the blueprint's
-    `compress:` section. `variants.json` is written even when no variant meets the budgets;
-    then `BudgetError` is raised (exit code 1). Raises `RunError` for an unknown run,
+    `compress:` section; executorch: also build the ExecuTorch edge variant (skipped, with
+    the reason in `settings.skipped`, when executorch is not installed). `variants.json`
+    is written even when no variant meets the budgets; then `BudgetError` is raised (exit
+    code 1). Raises `RunError` for an unknown run,
     `BlueprintError` for a bad student, `ParityError` when an export is unfaithful.
     """
     from kiln.runs import load_run
@@ -95,7 +99,7 @@ def compress(run: Run | str | Path, *, prune: float | None = None,
     spec = compress_settings(run.blueprint.compress, prune=prune, threads=threads,
                              student=str(distill) if distill is not None else None,
                              alpha=alpha, temperature=temperature,
-                             timing_budget_s=timing_budget_s)
+                             timing_budget_s=timing_budget_s, executorch=executorch)
     ctx = Context(run, run.load_model(), run.data(), spec, tracking, staging=STAGING)
     shutil.rmtree(ctx.root, ignore_errors=True)  # left over by a killed compress
     try:
@@ -124,12 +128,39 @@ def build_all(ctx: Context) -> dict[str, dict[str, Any]]:
             path = ctx.target(name)
             path.parent.mkdir(parents=True, exist_ok=True)
             details[name] = builder(ctx, path)
+    if ctx.spec.executorch:
+        details.update(build_edge(ctx))
     return details
+
+
+def build_edge(ctx: Context) -> dict[str, dict[str, Any]]:
+    """The ExecuTorch variant's files and details, or `{"skipped": why}` without executorch."""
+    from kiln.compress.edge import (
+        NAME,
+        ExecuTorchMissing,
+        check_pte_parity,
+        export_pte,
+        require_executorch,
+    )
+
+    try:
+        require_executorch()
+    except ExecuTorchMissing as exc:
+        return {NAME: {"skipped": str(exc)}}
+    path = ctx.target(NAME)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    details = export_pte(ctx.model, ctx.run.signature, ctx.data.train.inputs, path)
+    rows = ctx.data.test if len(ctx.data.test) else ctx.data.val
+    details["parity"] = check_pte_parity(ctx.model, path, rows.inputs, ctx.run.signature)
+    return {NAME: details}
 
 
 def measure_variants(ctx: Context, details: dict[str, dict[str, Any]]) -> CompressionResult:
     run, spec = ctx.run, ctx.spec
     threads = spec.threads or DEFAULT_THREADS
+    skipped = {name: info.pop("skipped") for name, info in list(details.items())
+               if "skipped" in info}
+    details = {name: info for name, info in details.items() if name not in skipped}
     split = ctx.data.test if len(ctx.data.test) else ctx.data.val
     objective = run.blueprint.task.objective or ""
     reference_raw = raw_outputs(ctx, split.inputs)
@@ -143,14 +174,20 @@ def measure_variants(ctx: Context, details: dict[str, dict[str, Any]]) -> Compre
                                 timings, threads)
                 for name, info in details.items()]
     budget_error = None
+    bundled = [v for v in variants if v.path.endswith(".onnx")]  # what a bundle can ship
     try:
-        selection = select_variant(variants, run.blueprint.budgets, ref_metrics["objective"],
+        selection = select_variant(bundled, run.blueprint.budgets, ref_metrics["objective"],
                                    objective)
     except BudgetError as exc:
         selection, budget_error = Selection("", str(exc)), str(exc)
+    for v in variants:
+        if v not in bundled:
+            from kiln.compress.edge import NOTE
+
+            v.selectable, v.note = False, NOTE
     return CompressionResult(run.id, run.dir, objective, reference, variants,
                              selection.selected or None, selection.reason, budget_error,
-                             {**spec.model_dump(), "threads": threads})
+                             {**spec.model_dump(), "threads": threads, "skipped": skipped})
 
 
 def time_everything(ctx: Context, names: list[str], split: Split,
@@ -159,8 +196,7 @@ def time_everything(ctx: Context, names: list[str], split: Split,
     when the latency budget is set at another batch size, each variant at that size."""
     timers = {REFERENCE: torch_timer(ctx.model, split.inputs, ctx.run.signature.input_names,
                                      threads)}
-    timers.update({name: onnx_timer(ctx.target(name), split.inputs, threads)
-                   for name in names})
+    timers.update({name: variant_timer(ctx, name, split, threads) for name in names})
     budget_s = ctx.spec.timing_budget_s
     timings = measure_all(timers, budget_s, decided=lambda t: timings_decided(
         {name: t[name].p50_rounds_ms for name in names}))
@@ -168,7 +204,7 @@ def time_everything(ctx: Context, names: list[str], split: Split,
     if budgets.max_latency_ms is not None and budgets.latency_batch_size != 1:
         at_batch = {f"{BUDGET_BATCH}{name}": onnx_timer(ctx.target(name), split.inputs,
                                                        threads, budgets.latency_batch_size)
-                    for name in names}
+                    for name in names if ctx.target(name).suffix == ".onnx"}
         timings.update(measure_all(at_batch, budget_s / 2))
     return timings
 
@@ -177,7 +213,7 @@ def measure_variant(ctx: Context, name: str, info: dict[str, Any], split: Split,
                     reference_raw: dict[str, np.ndarray], ref_metrics: dict[str, float],
                     timings: dict[str, Timing], threads: int) -> Variant:
     path = ctx.target(name)
-    raw = run_onnx(ort_session(path, threads), split.inputs)
+    raw = variant_outputs(ctx, path, split, threads)
     metrics = score_raw(ctx, split, raw)
     agree = min(agreement(raw[o.name], reference_raw[o.name], o.type, REGRESSION_AGREEMENT_TOL)
                 for o in ctx.run.signature.outputs)
@@ -196,6 +232,25 @@ def measure_variant(ctx: Context, name: str, info: dict[str, Any], split: Split,
                    size_bytes=_size(path), latency_ms={"p50": timing.p50_ms,
                                                        "p99": timing.p99_ms},
                    throughput_per_s=timing.throughput_per_s, threads=threads, details=info)
+
+
+def variant_timer(ctx: Context, name: str, split: Split, threads: int) -> Timer:
+    path = ctx.target(name)
+    if path.suffix == ".pte":
+        from kiln.compress.edge import pte_timer
+
+        return pte_timer(path, split.inputs, ctx.run.signature, threads)
+    return onnx_timer(path, split.inputs, threads)
+
+
+def variant_outputs(ctx: Context, path: Path, split: Split,
+                    threads: int) -> dict[str, np.ndarray]:
+    """Raw outputs of a variant's model on `split`: ONNX Runtime, or ExecuTorch's runtime."""
+    if path.suffix == ".pte":
+        from kiln.compress.edge import pte_outputs
+
+        return pte_outputs(path, split.inputs, ctx.run.signature)
+    return run_onnx(ort_session(path, threads), split.inputs)
 
 
 def score_raw(ctx: Context, split: Split, raw: dict[str, np.ndarray]) -> dict[str, float]:

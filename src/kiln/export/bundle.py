@@ -191,6 +191,11 @@ def _variant_entry(run: Any, variant: str) -> tuple[dict[str, Any], Path]:
                           f"{did_you_mean(variant, names)} (available: "
                           f"{', '.join(sorted({'fp32', *names}))}) — {hint} with that "
                           f"variant enabled")
+    if table.path(variant).suffix != ".onnx":
+        raise BundleError(f"run {run.id}: variant {variant!r} is an edge program "
+                          f"({table.variant(variant).path}), not ONNX — a bundle serves "
+                          f"ONNX; embed that file in your app with the ExecuTorch runtime, "
+                          f"and export an ONNX variant (--variant {table.selected or 'fp32'})")
     row = {k: v for k, v in table.variant(variant).to_dict().items() if k not in ("name",)}
     row["selected"] = table.selected == variant
     return row, table.path(variant)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from kiln.errors import DataError, RunError
+from kiln.train.compiled import TrainingForward
 from kiln.train.inference import predict, score_raw
 from kiln.train.loop import Loop
 
@@ -133,6 +134,7 @@ class DistributedLoop(Loop):
         ids = [self.device.index] if self.device.type == "cuda" else None
         # Wraps the model for the training step only; broadcasts rank 0's weights now.
         self.train_module = DistributedDataParallel(self.model, device_ids=ids)
+        self.forward = TrainingForward(self.train_module, compile=self.training.compile)
 
     def run_epoch(self, epoch: int) -> None:
         seed = [self.bp.seed, self.rank.rank, epoch]

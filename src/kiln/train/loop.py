@@ -23,12 +23,15 @@ import torch
 from torch import nn
 
 from kiln.train.checkpoint import CheckpointWriter, capture_rng, restore_rng
-from kiln.train.finite_guard import check_finite_step
+from kiln.train.compiled import TrainingForward
+from kiln.train.device import choose_precision, host_to_device, resolve_device
+from kiln.train.finite_guard import EpochWatch
 from kiln.train.inference import score_split
 from kiln.train.losses import Distillation, TaskLoss, check_teacher
 from kiln.train.optim import build_optimizer, build_schedule
 from kiln.train.progress import Progress, Silent
-from kiln.train.selection import describe, minimizes, selection_key, split_loss
+from kiln.train.selection import describe, minimizes, selection_key
+from kiln.train.validation import validate_split
 
 if TYPE_CHECKING:
     from kiln.blueprint.schema import Blueprint
@@ -89,10 +92,8 @@ class FitResult:
 
 
 def select_device(blueprint: Blueprint) -> torch.device:
-    wanted = blueprint.training.device
-    if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
+    """`training.device` resolved (`kiln.train.device`); raises `BlueprintError`."""
+    return resolve_device(blueprint.training.device)
 
 
 class Loop:
@@ -106,25 +107,28 @@ class Loop:
         self.bp, self.data, self.training = blueprint, data, blueprint.training
         self.device = device or select_device(blueprint)
         self.model = model.to(self.device)
-        # The module the training step calls: the model itself, or the DistributedDataParallel
-        # wrapper around it under torchrun (kiln.train.distributed). Everything else — scoring,
-        # checkpoints, best weights — uses `self.model`.
+        # The module the training step calls (through `self.forward`): the model itself, or
+        # the DistributedDataParallel wrapper around it under torchrun
+        # (kiln.train.distributed). Everything else — scoring, checkpoints, best weights —
+        # uses `self.model`.
         self.train_module: nn.Module = self.model
         self.distill = distill
         self.progress = progress or Silent()
         self.checkpoint_dir, self.epoch_callback, self.on_epoch = (checkpoint_dir,
                                                                    epoch_callback, on_epoch)
-        self.amp = self.device.type == "cuda" and self.training.amp
+        self.precision = choose_precision(self.device, self.training.amp)
+        self.amp = self.precision.dtype is not None
+        self.forward = TrainingForward(self.train_module, compile=self.training.compile)
         self.loss = TaskLoss(data.signature, self.training, data.train.targets).to(self.device)
-        self.inputs = [torch.as_tensor(data.train.inputs[n]).to(self.device)
+        self.inputs = [host_to_device(data.train.inputs[n], self.device)
                        for n in data.signature.input_names]
-        self.targets = [torch.as_tensor(data.train.targets[n]).to(self.device)
+        self.targets = [host_to_device(data.train.targets[n], self.device)
                         for n in data.signature.output_names]
         self.steps = max(1, math.ceil(len(data.train) / self.training.batch_size))
         self.optimizer = build_optimizer(self.model, self.training)
         self.schedule = build_schedule(self.optimizer, self.training, self.steps,
                                        blueprint.task.direction)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision.scaled)
         stopping = self.training.early_stopping
         self.stopping = EarlyStopping(stopping.patience, stopping.min_delta,
                                       minimizes(blueprint), stopping.min_epochs)
@@ -192,17 +196,18 @@ class Loop:
         self.model.train()
         total = torch.zeros((), device=self.device)
         seen = 0
-        for batch, index in enumerate(self.batches(), start=1):
+        watch = EpochWatch(self.device, epoch=self.epoch + 1)
+        for index in self.batches():
             xs = [t[index] for t in self.inputs]  # each (B, *shape)
             ys = [t[index] for t in self.targets]
             if self.augment is not None:
                 xs = self.augment(xs, self.augment_rng)
             loss = self.step(xs, ys)
-            check_finite_step(loss, self.model.parameters(), epoch=self.epoch + 1, batch=batch,
-                              lr=self.optimizer.param_groups[0]["lr"], gradients=not self.amp)
+            watch.batch(loss, lr=self.optimizer.param_groups[0]["lr"])
             total += loss.detach() * len(index)
             seen += len(index)
             self.progress.batch()
+        watch.end(self.model.parameters())
         return float(total) / max(seen, 1)
 
     def batches(self) -> Iterator[torch.Tensor]:
@@ -216,11 +221,13 @@ class Loop:
                 yield index
 
     def step(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
+        """One optimizer step; a compiled forward that fails is retried eagerly."""
+        return self.forward.attempt(lambda: self.eager_step(xs, ys))
+
+    def eager_step(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        autocast = (torch.autocast("cuda", dtype=torch.float16) if self.amp
-                    else contextlib.nullcontext())
-        with autocast:
-            outputs = self.train_module(*xs)
+        with self.precision.autocast(self.device):
+            outputs = self.forward(*xs)
             teacher = None
             if self.distill is not None:
                 with torch.no_grad():
@@ -243,11 +250,8 @@ class Loop:
     def validate(self) -> dict[str, float]:
         """The validation split's metrics, `objective` and `loss` (train split without one)."""
         split = self.data.val if len(self.data.val) else self.data.train
-        val = score_split(self.model, split, self.data.preprocessor, self.data.signature,
-                          self.bp.task)
-        val["loss"] = split_loss(self.model, self.loss, split, self.data.signature,
-                                 self.device)
-        return val
+        return validate_split(self.model, self.loss, split, self.data.preprocessor,
+                              self.data.signature, self.bp.task, self.device)
 
     def score(self, split: Split) -> dict[str, float]:
         return score_split(self.model, split, self.data.preprocessor, self.data.signature,
@@ -261,7 +265,7 @@ class Loop:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.schedule.state_dict(),
-            "scaler": self.scaler.state_dict() if self.amp else {},
+            "scaler": self.scaler.state_dict() if self.precision.scaled else {},
             "early_stopping": self.stopping.state_dict(),
             "best_weights": self.best_weights,
             "history": self.history,
@@ -272,7 +276,7 @@ class Loop:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["scheduler"])
-        if self.amp and state["scaler"]:
+        if self.precision.scaled and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self.stopping.load_state_dict(state["early_stopping"])
         self.best_weights = dict(state["best_weights"])
@@ -305,7 +309,7 @@ def image_augmenter(blueprint: Blueprint, data: PreparedData) -> Augmenter | Non
                                          rng)  # name → (B, C, H, W)
         out = list(xs)
         for i in positions:
-            out[i] = torch.as_tensor(np.ascontiguousarray(done[names[i]])).to(xs[i].device)
+            out[i] = host_to_device(done[names[i]], xs[i].device)
         return out
 
     return augment
