@@ -34,6 +34,7 @@ def digits(folder: Path, epochs: int) -> Path:
     spec = yaml.safe_load((EXAMPLES / "digits_cnn.yaml").read_text())
     spec["training"]["epochs"] = epochs
     spec["training"]["threads"] = 1  # a thread per process: the suite shares its cores
+    spec["training"]["checkpoint_every"] = 1  # the kill tests wait for a given epoch's
     path = folder / "digits.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path

@@ -53,7 +53,7 @@ def kiln(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_sigkill_then_resume_is_bit_for_bit(tmp_path: Path, kiln_home: Path) -> None:
     path = tiny_blueprint(tmp_path, epochs=5, scheduler="cosine", optimizer="sgd",
-                          class_weights="balanced")
+                          class_weights="balanced", checkpoint_every=1)
     env = {**os.environ, "KILN_HOME": str(kiln_home)}
     killed = subprocess.run([sys.executable, "-c", KILLED_TRAINING, str(path), "2"],
                             capture_output=True, text=True, env=env, timeout=300, check=False)

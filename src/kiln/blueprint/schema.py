@@ -333,6 +333,9 @@ class TrainingSpec(Section):
     compile: bool = False
     # torch CPU threads; null: PyTorch's default.
     threads: PositiveInt | None = None
+    # Checkpoint after every N epochs, or `auto`: whenever the training since the last
+    # write took at least 100× what that write cost (≤ ~1 % of the time; docs/train.md).
+    checkpoint_every: PositiveInt | Literal["auto"] = "auto"
 
 
 # --------------------------------------------------------------------------- budgets

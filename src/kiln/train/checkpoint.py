@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import random
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,18 @@ def serialize_and_write(directory: Path, payload: dict[str, Any]) -> Path:
     return write_checkpoint(directory, serialize(payload))
 
 
+def _timed_write(directory: Path, payload: dict[str, Any]) -> float:
+    started = time.perf_counter()
+    serialize_and_write(directory, payload)
+    return time.perf_counter() - started
+
+
+# `checkpoint_every: auto` writes when the training since the last write took at least this
+# many times the write's own cost: checkpoints then cost ≤ ~1 % of the time (measured with
+# benchmarks/train_overhead.py: every epoch cost the digits CNN 7–10 % at 2 threads).
+AUTO_BUDGET = 100.0
+
+
 class CheckpointWriter:
     """Snapshots each checkpoint on the training thread (a copy of its tensors: ~0.2 ms for
     the digits CNN) and serialises, hashes and writes it on one background thread, so the
@@ -77,23 +90,53 @@ class CheckpointWriter:
     waits for the last one. (Serialising on the training thread cost ~2.5 ms an epoch,
     measured in BENCHMARKS.md.)"""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, every: int | str = 1) -> None:
         self.directory = directory
+        self.every = every
+        self.cost = 0.0  # seconds the last finished write took on the writer thread
+        self.epochs = 0  # epoch-end states seen
+        self._last_write = time.perf_counter()
+        self._held: dict[str, Any] | None = None  # the last epoch's state, not yet written
         self._worker: ThreadPoolExecutor | None = None
-        self._pending: Future[Path] | None = None
+        self._pending: Future[float] | None = None
 
-    def submit(self, payload: dict[str, Any]) -> None:
+    def submit(self, payload: dict[str, Any], *, final: bool = False) -> None:
+        """Take an epoch-end state; write it now if it is due (`final`: always)."""
         frozen = snapshot(payload)
+        self.epochs += 1
+        if not (final or self.due()):
+            self._held = frozen  # written by `flush` if the run is interrupted
+            return
+        self._write(frozen)
+
+    def due(self) -> bool:
+        """`every` N epochs; `auto`: the first epoch, then whenever the training since the
+        last write took at least `AUTO_BUDGET` × what the last write cost."""
+        if self.every != "auto":
+            return self.epochs % int(self.every) == 0
+        if self._pending is not None and self._pending.done():
+            self.cost = self._pending.result()
+        return (self.epochs == 1
+                or time.perf_counter() - self._last_write >= AUTO_BUDGET * self.cost)
+
+    def flush(self) -> None:
+        """Write the last epoch's state if it was only held (an interrupted run)."""
+        if self._held is not None:
+            self._write(self._held)
+
+    def _write(self, frozen: dict[str, Any]) -> None:
+        self._held = None
         self.wait()
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiln-ckpt")
-        self._pending = self._worker.submit(serialize_and_write, self.directory, frozen)
+        self._last_write = time.perf_counter()
+        self._pending = self._worker.submit(_timed_write, self.directory, frozen)
 
     def wait(self) -> None:
         """Block until the last submitted checkpoint is on disk; re-raise its error."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            pending.result()
+            self.cost = pending.result()
 
     def close(self) -> None:
         try:

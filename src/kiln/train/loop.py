@@ -1,5 +1,6 @@
 """The training loop: in-memory batches, one optimizer step per batch, validation and early
-stopping per epoch, a checkpoint per epoch from which a run continues bit-for-bit.
+stopping per epoch, checkpoints (`training.checkpoint_every`) from which a run continues
+bit-for-bit.
 
 Lifecycle of `Loop.run`: seed → (restore a checkpoint) → per epoch: train on shuffled
 batches, score the validation split, step the schedule, update early stopping, record
@@ -152,12 +153,14 @@ class Loop:
             seed_everything(self.bp.seed)
         self.progress.start(self.training.epochs, self.epoch + 1, self.steps)
         if self.checkpoint_dir is not None:
-            self.writer = CheckpointWriter(self.checkpoint_dir)
+            self.writer = CheckpointWriter(self.checkpoint_dir, self.training.checkpoint_every)
         try:
             while self.epoch < self.training.epochs and not self.stopping.stop:
                 self.run_epoch(self.epoch + 1)
         except BaseException:
             with contextlib.suppress(Exception):  # the loop's error is the one to report
+                if self.writer is not None:
+                    self.writer.flush()  # the last finished epoch, for --resume
                 self.close_writer()
             raise
         finally:
@@ -187,7 +190,8 @@ class Loop:
         if self.on_epoch is not None:
             self.on_epoch(record)
         if self.writer is not None:
-            self.writer.submit(self.state_dict())
+            final = self.epoch >= self.training.epochs or self.stopping.stop
+            self.writer.submit(self.state_dict(), final=final)
         if self.epoch_callback is not None:
             self.epoch_callback(epoch, dict(val))
 
