@@ -33,8 +33,8 @@ def render(summary: dict[str, Any]) -> str:
                                          f"{summary.get('version_after')})"],
         ["demo wall time", f"{_num(summary.get('wall_s'))} s"],
     ]
-    links = "".join(f"<li><a href='{esc(Path(path).as_uri())}'>{esc(LABELS.get(key, key))}"
-                    f"</a> <code>{esc(path)}</code></li>"
+    links = "".join(f"<li><a href='{esc(Path(path).resolve().as_uri())}'>"  # ./kiln-runs too
+                    f"{esc(LABELS.get(key, key))}</a> <code>{esc(path)}</code></li>"
                     for key, path in (summary.get("artifacts") or {}).items()
                     if path and Path(path).exists())
     cells = [[esc(a), esc(b)] for a, b in rows]
