@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ class Bundle:
     def variant(self) -> str:
         return str(self.manifest.get("variant", "fp32"))
 
-    @property
+    @cached_property  # read on every request: looked up once
     def non_finite(self) -> str:
         """data.non_finite of the run: what a ±inf sent in a numeric field becomes."""
         for transform in self.preprocessor.columns.values():

@@ -134,6 +134,18 @@ def load_run(ref: str | Path = "latest") -> Run:
     raise RunError(f"no run {str(ref)!r} under {root} — `kiln runs` lists them")
 
 
+def load_resumable(ref: str | Path) -> Run:
+    """`load_run(ref)`, refused when the run cannot be continued: it finished, or it is a
+    cross-validation (its folds are not checkpointed as one run). Raises `RunError`."""
+    run = load_run(ref)
+    if run.status == "finished":
+        raise RunError(f"run {run.id} has already finished — nothing to resume")
+    if run.info.get("cv"):
+        raise RunError(f"run {run.id} is a {run.info['cv']}-fold cross-validation, which cannot "
+                       f"be resumed — start it again with `kiln train BLUEPRINT --cv K`")
+    return run
+
+
 def list_runs(limit: int | None = None) -> list[Run]:
     """Runs under `$KILN_HOME/runs`, newest first."""
     root = runs_root()

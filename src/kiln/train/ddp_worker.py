@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiln.errors import KilnError, RunError
+from kiln.errors import KilnError
 from kiln.files import atomic_write_text, write_json
 from kiln.train.distributed import (
     DistributedLoop,
@@ -136,18 +136,20 @@ def train_rank(blueprint: Any, rank: Rank, device: Any, args: argparse.Namespace
 def resume_rank(run: Any, rank: Rank, device: Any, *, job: Path, quiet: bool,
                 tracking: bool) -> None:
     """Continue `run` from its checkpoint on every rank; rank 0 reopens its MLflow run."""
-    from kiln.runs.owner import process_owner
-    from kiln.runs.run import now_iso, update_info
     from kiln.train.checkpoint import load_checkpoint
-    from kiln.train.session import execute, prepare, training_context
+    from kiln.train.session import (
+        check_unchanged_data,
+        execute,
+        prepare,
+        reopen_run,
+        training_context,
+    )
 
     state = load_checkpoint(run.dir / "checkpoints")
     blueprint = run.blueprint
     with training_context(blueprint):
         data = prepare(blueprint)
-        if data.fingerprint != run.info.get("data_fingerprint"):
-            raise RunError(f"run {run.id}: the data changed since the run started (fingerprint "
-                           f"differs) — resuming would mix two datasets; train a new run")
+        check_unchanged_data(run, data)
         check_same_data(data.fingerprint, rank, device)
         loop = make_loop(blueprint, data, rank, device, quiet)
         loop.load_state_dict(state)
@@ -155,16 +157,7 @@ def resume_rank(run: Any, rank: Rank, device: Any, *, job: Path, quiet: bool,
             loop.run()
             return
         atomic_write_text(job / "run_id", run.id)
-        tracker = None
-        mlflow_id = run.info.get("mlflow_run_id")
-        if tracking and mlflow_id:
-            from kiln.tracking import Tracker
-
-            tracker = Tracker.reopen(mlflow_id)
-            tracker.backfill(loop.history)
-        resumed = [*run.info.get("resumed", []),
-                   {"at": now_iso(), "epoch": loop.epoch, **job_info(rank, device)}]
-        update_info(run, status="running", resumed=resumed, owner=process_owner())
+        tracker = reopen_run(run, loop, tracking=tracking, extra=job_info(rank, device))
         execute(run, loop, tracker)
 
 

@@ -102,7 +102,9 @@ def launch(blueprint: Blueprint | None = None, *, nproc: int, resume: str | None
     with job_folder() as job:
         worker = ["--job", str(job)]
         if resume is not None:
-            run = resumable(resume)
+            from kiln.runs.run import load_resumable
+
+            run = load_resumable(resume)
             refuse_streamed(run.blueprint)
             worker += ["--resume", str(run.dir.resolve())]
         elif blueprint is None:
@@ -138,19 +140,6 @@ def refuse_streamed(blueprint: Blueprint) -> None:
                        "1 GiB or more with streaming: auto), which trains in one process for "
                        "now — drop --nproc, or set data.streaming: false if the table fits "
                        "in memory", where="data.streaming")
-
-
-def resumable(ref: str) -> Run:
-    """The run to continue, refused early for the reasons one process refuses it."""
-    from kiln.runs.run import load_run
-
-    run = load_run(ref)
-    if run.status == "finished":
-        raise RunError(f"run {run.id} has already finished — nothing to resume")
-    if run.info.get("cv"):
-        raise RunError(f"run {run.id} is a {run.info['cv']}-fold cross-validation, which cannot "
-                       f"be resumed — start it again with `kiln train BLUEPRINT --cv K`")
-    return run
 
 
 def recorded_nproc(ref: str) -> int | None:

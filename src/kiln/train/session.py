@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from kiln.errors import RunError
+from kiln.runs.owner import process_owner
 from kiln.runs.run import Run, create_run_dir, git_commit, now_iso, update_info
 from kiln.train.loop import EpochCallback, FitResult, Loop, select_device
 from kiln.train.progress import make_progress
@@ -96,6 +98,30 @@ def open_run(blueprint: Blueprint, data: PreparedData, loop: Loop, *, name: str,
             raise
         update_info(run, mlflow_run_id=tracker.run_id)
     return run, tracker
+
+
+def check_unchanged_data(run: Run, data: PreparedData) -> None:
+    """Refuse to resume `run` on data whose fingerprint differs from the one it started on."""
+    if data.fingerprint != run.info.get("data_fingerprint"):
+        raise RunError(f"run {run.id}: the data changed since the run started (fingerprint "
+                       f"differs) — resuming would mix two datasets; train a new run")
+
+
+def reopen_run(run: Run, loop: Loop, *, tracking: bool,
+               extra: dict[str, Any] | None = None) -> Tracker | None:
+    """Mark `run` running again (its `resumed` list gains this resume, with `extra`) and
+    reopen its MLflow run, backfilled with the epochs the checkpoint holds."""
+    tracker = None
+    mlflow_id = run.info.get("mlflow_run_id")
+    if tracking and mlflow_id:
+        from kiln.tracking import Tracker
+
+        tracker = Tracker.reopen(mlflow_id)
+        tracker.backfill(loop.history)
+    resumed = [*run.info.get("resumed", []),
+               {"at": now_iso(), "epoch": loop.epoch, **(extra or {})}]
+    update_info(run, status="running", resumed=resumed, owner=process_owner())
+    return tracker
 
 
 def execute(run: Run, loop: Loop, tracker: Tracker | None) -> Run:

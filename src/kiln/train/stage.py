@@ -10,10 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kiln.errors import RunError
-from kiln.runs.owner import process_owner
-from kiln.runs.run import Run, load_run, now_iso, update_info
+from kiln.runs.run import Run, load_resumable
 from kiln.train.loop import EpochCallback
-from kiln.train.session import execute, make_loop, open_run, prepare, training_context
+from kiln.train.session import (
+    check_unchanged_data,
+    execute,
+    make_loop,
+    open_run,
+    prepare,
+    reopen_run,
+    training_context,
+)
 
 if TYPE_CHECKING:
     from kiln.blueprint.schema import Blueprint
@@ -74,31 +81,16 @@ def resume_run(ref: str, *, data: PreparedData | None = None, quiet: bool = Fals
     """Continue a run from `checkpoints/last.pt`; ends as the uninterrupted run would."""
     from kiln.train.checkpoint import load_checkpoint
 
-    run = load_run(ref)
-    if run.status == "finished":
-        raise RunError(f"run {run.id} has already finished — nothing to resume")
-    if run.info.get("cv"):
-        raise RunError(f"run {run.id} is a {run.info['cv']}-fold cross-validation, which cannot "
-                       f"be resumed — start it again with `kiln train BLUEPRINT --cv K`")
+    run = load_resumable(ref)
     state = load_checkpoint(run.dir / "checkpoints")
     blueprint = run.blueprint
     with training_context(blueprint):
         data = data if data is not None else prepare(blueprint)
-        if data.fingerprint != run.info.get("data_fingerprint"):
-            raise RunError(f"run {run.id}: the data changed since the run started (fingerprint "
-                           f"differs) — resuming would mix two datasets; train a new run")
+        check_unchanged_data(run, data)
         loop = make_loop(blueprint, data, quiet=quiet, epoch_callback=epoch_callback,
                          distill=distill)
         loop.load_state_dict(state)
-        tracker = None
-        mlflow_id = run.info.get("mlflow_run_id")
-        if tracking and mlflow_id:
-            from kiln.tracking import Tracker
-
-            tracker = Tracker.reopen(mlflow_id)
-            tracker.backfill(loop.history)
-        resumed = [*run.info.get("resumed", []), {"at": now_iso(), "epoch": loop.epoch}]
-        update_info(run, status="running", resumed=resumed, owner=process_owner())
+        tracker = reopen_run(run, loop, tracking=tracking)
         return execute(run, loop, tracker)
 
 
