@@ -46,19 +46,23 @@ class Scaffold:
 
 
 def init_blueprint(data_path: str | Path, target: str | Sequence[str],
-                   output: str | Path | None = None, *, force: bool = False) -> str:
+                   output: str | Path | None = None, *, force: bool = False,
+                   seed: int = 0) -> str:
     """Infer a starter blueprint from a table (.csv, .parquet, .npz, an image folder or
     `sklearn:NAME`); return its YAML text.
 
     With `output`, the file is also written (atomically); an existing file is kept unless
-    `force`. Raises `DataError` (missing or empty table, unknown target column) or
-    `KilnError` (output exists).
+    `force`. `seed` is the blueprint's seed: its splits, initial weights and batch order
+    (another seed is another draw of all three — a second opinion on a small table).
+    Raises `DataError` (missing or empty table, unknown target column) or `KilnError`
+    (output exists, a seed that is not a whole number ≥ 0).
     """
-    return scaffold(data_path, target, output, force=force).text
+    return scaffold(data_path, target, output, force=force, seed=seed).text
 
 
 def scaffold(data_path: str | Path, target: str | Sequence[str],
-             output: str | Path | None = None, *, force: bool = False) -> Scaffold:
+             output: str | Path | None = None, *, force: bool = False,
+             seed: int = 0) -> Scaffold:
     """`init_blueprint` with everything it inferred (for the CLI's summary)."""
     from kiln.data.infer import infer_report, infer_task
 
@@ -67,6 +71,8 @@ def scaffold(data_path: str | Path, target: str | Sequence[str],
     if out is not None and out.exists() and not force:
         raise KilnError(f"{out} already exists — choose another path with -o, or pass "
                         f"--force to overwrite it")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise KilnError(f"seed: {seed!r} is not a whole number ≥ 0 — give one such as 0 or 42")
     targets = [target] if isinstance(target, str) else list(target)
     df, base_dir, origin = read_source(data)
     columns = infer_report(df, targets, base_dir=base_dir)
@@ -76,9 +82,9 @@ def scaffold(data_path: str | Path, target: str | Sequence[str],
                         f"or ids) — check the table or the --target option")
     source = _relative_source(data, out)
     name = _slug(Path(data.removeprefix("sklearn:")).stem)
-    draft = render(origin, name, source, df, columns, tasks, params=None)
+    draft = render(origin, name, source, df, columns, tasks, params=None, seed=seed)
     params = _count_params(draft)
-    text = render(origin, name, source, df, columns, tasks, params=params)
+    text = render(origin, name, source, df, columns, tasks, params=params, seed=seed)
     if out is not None:
         write_atomic(out, text)
     from kiln.starter import choose_starter
@@ -111,7 +117,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def render(origin: str, name: str, source: str, df: pd.DataFrame,
            columns: list[ColumnInference], tasks: dict[str, TaskType], *,
-           params: int | None) -> str:
+           params: int | None, seed: int = 0) -> str:
     """The commented YAML text of the starter blueprint."""
     from kiln.starter import choose_starter
 
@@ -124,7 +130,7 @@ def render(origin: str, name: str, source: str, df: pd.DataFrame,
         "# Check the inferred feature types, then run `kiln design` and `kiln train` on it.",
         "# Every key is described in docs/blueprint.md.",
         f"name: {_flow(name)}",
-        _commented("seed: 0", "splits, initial weights and batch order"),
+        _commented(f"seed: {seed}", "splits, initial weights and batch order"),
         "",
         *_task_lines(df, tasks),
         "",

@@ -63,3 +63,24 @@ def test_init_errors_are_one_line(tmp_path: Path) -> None:
         assert done.returncode == 2
         assert expected in done.stderr
         assert done.stderr.startswith("error:") and "Traceback" not in done.stderr
+
+
+def test_seed_is_written_and_a_bad_one_is_refused(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from kiln.blueprint import load_blueprint
+    from kiln.errors import KilnError
+    from kiln.scaffold import scaffold
+
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"x": np.arange(40) * 0.5, "y": ["a", "b"] * 20}).to_csv("t.csv", index=False)
+    with pytest.raises(SystemExit) as done:
+        main(["init", "-d", "t.csv", "-t", "y", "-o", "bp.yaml", "--seed", "7"])
+    assert done.value.code == 0
+    assert load_blueprint(tmp_path / "bp.yaml").seed == 7
+    with pytest.raises(SystemExit) as refused:
+        main(["init", "-d", "t.csv", "-t", "y", "-o", "other.yaml", "--seed", "-1"])
+    assert refused.value.code == 2
+    assert "--seed" in capsys.readouterr().err and not Path("other.yaml").exists()
+    with pytest.raises(KilnError, match=r"seed: 1\.5 is not a whole number"):
+        scaffold("t.csv", "y", seed=1.5)  # type: ignore[arg-type]

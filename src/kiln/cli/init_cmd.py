@@ -22,6 +22,9 @@ def init(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the blueprint.")
                       ] = Path("blueprint.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="The blueprint's seed: splits, initial weights, batch order.")
+                    ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Write a starter blueprint inferred from a table.
@@ -30,7 +33,7 @@ def init(
     says why), with a baseline architecture and budgets that `kiln design` accepts."""
     from kiln.scaffold import scaffold
 
-    result = scaffold(data, target, output, force=force)
+    result = scaffold(data, target, output, force=force, seed=seed)
     if json_out:
         print_json(summary(result))
     else:
