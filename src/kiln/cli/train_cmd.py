@@ -10,6 +10,7 @@ import typer
 from kiln.cli.app import JSON_HELP, app, console, err_console, print_json
 
 if TYPE_CHECKING:
+    from kiln.blueprint.schema import Blueprint
     from kiln.runs import Run
 
 
@@ -47,7 +48,6 @@ def train(
 ) -> None:
     """Train the blueprint's model: data checks, a live progress bar, test metrics, and a
     run directory under $KILN_HOME/runs with an MLflow run."""
-    from kiln.errors import RunError
     from kiln.train import train as run_training
 
     if nproc is None and resume is not None:  # a DDP run resumes on as many processes
@@ -56,33 +56,46 @@ def train(
         nproc = recorded_nproc(resume)
     nodes = {"nnodes": nnodes, "node_rank": node_rank, "rdzv_endpoint": rdzv_endpoint,
              "rdzv_id": rdzv_id, "rdzv_backend": rdzv_backend}
-    if nproc is not None or any(v is not None for v in nodes.values()):
+    distributed = nproc is not None or any(v is not None for v in nodes.values())
+    # --cv with --nproc is refused by the distributed branch, with its own reason
+    bp = blueprint_to_train(blueprint, resume, epochs, cv=None if distributed else cv)
+    if distributed:
         from kiln.cli.distributed_train import train_distributed
 
-        run = train_distributed(blueprint, resume=resume, cv=cv, epochs=epochs, nproc=nproc,
-                                nodes=nodes, quiet=quiet, json_out=json_out)
+        run = train_distributed(bp, resume=resume, cv=cv, nproc=nproc, nodes=nodes,
+                                quiet=quiet, json_out=json_out)
         if run is None:  # a node of a multi-node job without rank 0: nothing to show
             return
-    elif resume is not None:
-        if blueprint is not None or cv is not None or epochs is not None:
-            raise RunError("--resume continues a run as it was started — give only the run id")
+    elif bp is None:
         run = run_training(resume=resume, quiet=quiet)
-    elif blueprint is None:
-        raise RunError("kiln train: give a BLUEPRINT file, or --resume RUN_ID")
+    elif cv is not None:
+        run = run_training(bp, cv=cv, quiet=quiet)
     else:
-        from kiln.blueprint import load_blueprint
-
-        bp = load_blueprint(blueprint)
-        if epochs is not None:
-            bp.training.epochs = epochs
-        if cv is not None:
-            run = run_training(bp, cv=cv, quiet=quiet)
-        else:
-            run = run_training(bp, data=prepare_with_checks(bp, show=not quiet), quiet=quiet)
+        run = run_training(bp, data=prepare_with_checks(bp, show=not quiet), quiet=quiet)
     if json_out:
         print_json(run_summary(run))
     else:
         render_run(run)
+
+
+def blueprint_to_train(blueprint: Path | None, resume: str | None, epochs: int | None, *,
+                       cv: int | None = None) -> Blueprint | None:
+    """The blueprint to train, with --epochs applied; None when --resume continues a run."""
+    from kiln.errors import RunError
+
+    if resume is not None:
+        if blueprint is not None or cv is not None or epochs is not None:
+            raise RunError("--resume continues a run as it was started — give only the run id "
+                           "(and --nproc, torchrun flags)")
+        return None
+    if blueprint is None:
+        raise RunError("kiln train: give a BLUEPRINT file, or --resume RUN_ID")
+    from kiln.blueprint import load_blueprint
+
+    bp = load_blueprint(blueprint)
+    if epochs is not None:
+        bp.training.epochs = epochs
+    return bp
 
 
 def prepare_with_checks(bp: Any, *, show: bool) -> Any:
