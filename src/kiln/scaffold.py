@@ -255,6 +255,10 @@ def _training_lines(starter: Starter) -> list[str]:
                        "loss; never before min_epochs"),
             _commented("  select: loss", "the epoch with the lowest validation loss is kept "
                        "(a small validation split's accuracy saturates early)"),
+            *([_commented(f"  bagging: {t['bagging']}", f"{t['bagging']} models, each "
+                          f"trained on all train + validation rows but one fold and stopped "
+                          f"on that fold; the model is their average")]
+              if "bagging" in t else []),
             *([_commented(f"  threads: {t['threads']}", "a table's small batches train "
                           "fastest on one CPU thread")] if "threads" in t else []),
             ]

@@ -323,8 +323,13 @@ class TrainingSpec(Section):
     early_stopping: EarlyStoppingSpec = Field(default_factory=EarlyStoppingSpec)
     # What picks the best epoch (and drives early stopping): the validation loss, which keeps
     # moving when a small validation split's accuracy has saturated; or the task objective
-    # with the loss breaking ties (docs/training.md#model-selection).
+    # with the loss breaking ties (docs/train.md#model-selection).
     select: Literal["loss", "objective"] = "loss"
+    # Bagging: train this many models, each on the training + validation rows less one of
+    # as many folds and stopped on that fold, and average their outputs; validation metrics
+    # are then out-of-fold over those rows. 1: one model, selected on the validation split
+    # (docs/train.md#bagging).
+    bagging: Annotated[int, Field(ge=1, le=50)] = 1
     # auto: CUDA when present, else Apple's MPS, else CPU (docs/train.md#devices).
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # Mixed precision on CUDA only: bfloat16 where supported, else float16 + loss scaling.

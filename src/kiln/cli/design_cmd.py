@@ -94,7 +94,9 @@ def render_design(report: DesignReport) -> None:
         table.add_row(f"{indent}{path}", kind, "(" + ", ".join(["N", *map(str, row.out_shape)])
                       + ")", f"{row.params:,}", human(row.flops))
     table.add_section()
-    table.add_row("[bold]total[/]", "", "", f"[bold]{report.params:,}[/]",
+    total = (f"[bold]total[/] (× {report.members} bagged members)" if report.members > 1
+             else "[bold]total[/]")
+    table.add_row(total, "", "", f"[bold]{report.params:,}[/]",
                   f"[bold]{human(report.flops)}[/]")
     console.print(table)
     console.print(f"size: {report.size_mb:.3f} MB (float32 weights)")

@@ -124,6 +124,8 @@ def run_summary(run: Run) -> dict[str, Any]:
            "weights": str((run.dir / "weights.safetensors").resolve())}
     if "threshold" in metrics:
         out["threshold"] = metrics["threshold"]
+    if "members" in metrics:
+        out["members"] = metrics["members"]
     if "cv" in metrics:
         out["cv"] = {"k": metrics["cv"]["k"], "mean": metrics["cv"]["mean"],
                      "std": metrics["cv"]["std"]}
@@ -136,7 +138,9 @@ def render_run(run: Run) -> None:
     metrics, info = run.metrics, run.info
     table = Table(title="metrics", title_justify="left")
     table.add_column("metric")
-    table.add_column("validation (best epoch)", justify="right")
+    members = metrics.get("members")
+    table.add_column("validation (out-of-fold)" if members else "validation (best epoch)",
+                     justify="right")
     table.add_column("test", justify="right")
     val, test = metrics.get("val", {}), metrics.get("test", {})
     for name in dict.fromkeys([*val, *test]):
@@ -156,8 +160,12 @@ def render_run(run: Run) -> None:
     if threshold:
         console.print(threshold_line(threshold))
     chosen = f" (chosen by {info['selected_by']})" if info.get("selected_by") else ""
-    console.print(f"best epoch {info.get('best_epoch')} of {info.get('epochs_run')}{chosen} · "
-                  f"run [bold]{run.id}[/]\nrun dir {run.dir}")
+    if members:
+        epochs = " · ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in members)
+        line = f"{len(members)} bagged members, best epoch/epochs run {epochs}{chosen}"
+    else:
+        line = f"best epoch {info.get('best_epoch')} of {info.get('epochs_run')}{chosen}"
+    console.print(f"{line} · run [bold]{run.id}[/]\nrun dir {run.dir}")
 
 
 def threshold_line(threshold: dict[str, Any]) -> str:

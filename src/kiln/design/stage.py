@@ -38,6 +38,7 @@ class DesignReport:
     budgets: list[BudgetCheck] = field(default_factory=list)
     signature: Signature | None = None
     size_mb: float = 0.0  # float32 parameters and buffers: the weights file, roughly
+    members: int = 1  # training.bagging: the rows are one member's, the totals all members'
 
     @property
     def ok(self) -> bool:
@@ -54,6 +55,7 @@ class DesignReport:
             "latency_ms": {str(k): round(v, 4) for k, v in self.latency_ms.items()},
             "threads": self.threads,
             "size_mb": round(self.size_mb, 4),
+            "members": self.members,
             "budgets": [{"name": b.name, "limit": b.limit, "value": b.value, "ok": b.ok}
                         for b in self.budgets],
             "ok": self.ok,
@@ -103,6 +105,7 @@ def design(blueprint: Blueprint, signature: Signature | None = None, *,
         threads=threads,
         signature=signature,
         size_mb=sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 1e6,
+        members=blueprint.training.bagging,
     )
     report.budgets = check_budgets(blueprint, report)
     return report

@@ -16,7 +16,7 @@ from kiln.blocks.shapes import BuiltBlocks, Shape, show
 from kiln.blueprint.locate import located
 from kiln.blueprint.schema import BlockSpec, Blueprint
 from kiln.errors import BlueprintError, KilnError, PluginError, ShapeError, did_you_mean
-from kiln.model.network import ExternalModel, KilnModel, LayerRow
+from kiln.model.network import Bagged, ExternalModel, KilnModel, LayerRow
 from kiln.model.plugins import import_model_class, load_plugins
 from kiln.model.signature import InputSpec, Signature, declared_signature
 
@@ -24,16 +24,29 @@ DRY_BATCH = 2  # > 1 so that batch statistics are defined; eval mode keeps them 
 
 
 def build_model(blueprint: Blueprint, signature: Signature | None = None, *,
-                seed: int | None = None) -> KilnModel | ExternalModel:
+                seed: int | None = None) -> KilnModel | ExternalModel | Bagged:
     """Build the blueprint's model with shapes checked; same seed → same initial weights.
 
-    `signature` defaults to what the blueprint declares. Raises `ShapeError` (block path and
-    both shapes), `BlueprintError` (unknown block, bad argument) or `PluginError`.
+    With `training.bagging: k` above 1 the model is `Bagged`: k members, member i built
+    with seed + i. `signature` defaults to what the blueprint declares. Raises `ShapeError`
+    (block path and both shapes), `BlueprintError` (unknown block, bad argument) or
+    `PluginError`.
     """
+    seed = blueprint.seed if seed is None else seed
+    members = blueprint.training.bagging
+    if members > 1:
+        return Bagged([build_member(blueprint, signature, seed=seed + i)
+                       for i in range(members)])
+    return build_member(blueprint, signature, seed=seed)
+
+
+def build_member(blueprint: Blueprint, signature: Signature | None = None, *,
+                 seed: int) -> KilnModel | ExternalModel:
+    """One model of the blueprint's architecture (one member when it is bagged)."""
     signature = signature or declared_signature(blueprint)
     load_plugins(blueprint)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(blueprint.seed if seed is None else seed)
+        torch.manual_seed(seed)
         try:
             if blueprint.architecture.model is not None:
                 return _build_external(blueprint, signature)

@@ -59,3 +59,21 @@ class ExternalModel(nn.Module):
         if isinstance(out, dict):
             return tuple(out[name] for name in self.output_names)
         return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+class Bagged(nn.Module):
+    """`training.bagging` members of one architecture, trained on different folds
+    (`kiln.train.bagging`); `forward` returns the mean of their raw outputs per head
+    (logits, standardised values), so everything downstream treats it as one model."""
+
+    def __init__(self, members: list[KilnModel | ExternalModel]) -> None:
+        super().__init__()
+        first = members[0]
+        self.members = nn.ModuleList(members)
+        self.input_names: list[str] = list(first.input_names)
+        self.output_names: list[str] = list(first.output_names)
+        self.layer_rows: list[LayerRow] = list(first.layer_rows)  # one member's layers
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outputs = [member(*inputs) for member in self.members]
+        return tuple(torch.stack(heads).mean(dim=0) for heads in zip(*outputs, strict=True))

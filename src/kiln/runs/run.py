@@ -136,13 +136,19 @@ def load_run(ref: str | Path = "latest") -> Run:
 
 def load_resumable(ref: str | Path) -> Run:
     """`load_run(ref)`, refused when the run cannot be continued: it finished, or it is a
-    cross-validation (its folds are not checkpointed as one run). Raises `RunError`."""
+    cross-validation or a bagged run (neither is checkpointed as one run). Raises
+    `RunError`."""
     run = load_run(ref)
     if run.status == "finished":
         raise RunError(f"run {run.id} has already finished — nothing to resume")
     if run.info.get("cv"):
         raise RunError(f"run {run.id} is a {run.info['cv']}-fold cross-validation, which cannot "
                        f"be resumed — start it again with `kiln train BLUEPRINT --cv K`")
+    bagging = run.blueprint.training.bagging
+    if bagging > 1:
+        raise RunError(f"run {run.id} is bagged (training.bagging: {bagging}): its members "
+                       f"train in memory without checkpoints, so it cannot be resumed — "
+                       f"start it again with `kiln train BLUEPRINT`")
     return run
 
 

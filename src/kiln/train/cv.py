@@ -50,7 +50,7 @@ def train_cv(blueprint: Blueprint, folds: int, *, quiet: bool = False,
                                             run.info.get("best_epoch", 0)))
                 continue
             result = loop.run()
-            val = loop.score(data.val) if len(data.val) else {}
+            val = loop.validation_scores()
             test = loop.score(data.test) if len(data.test) else {}
             per_fold.append(fold_record(k, val, test, result.best_epoch))
     summary = summarise(per_fold)

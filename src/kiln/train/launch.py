@@ -105,12 +105,12 @@ def launch(blueprint: Blueprint | None = None, *, nproc: int, resume: str | None
             from kiln.runs.run import load_resumable
 
             run = load_resumable(resume)
-            refuse_streamed(run.blueprint)
+            refuse_single_process(run.blueprint)
             worker += ["--resume", str(run.dir.resolve())]
         elif blueprint is None:
             raise RunError("train: give a blueprint to train, or resume=RUN_ID to continue")
         else:
-            refuse_streamed(blueprint)
+            refuse_single_process(blueprint)
             from kiln.blueprint import dump_blueprint
 
             (job / "blueprint.yaml").write_text(dump_blueprint(blueprint), encoding="utf-8")
@@ -130,11 +130,16 @@ def launch(blueprint: Blueprint | None = None, *, nproc: int, resume: str | None
         return finished_run(job)
 
 
-def refuse_streamed(blueprint: Blueprint) -> None:
-    """Streamed data (data.streaming, docs/streaming.md) trains in one process for now: its
-    batches are read from the file and are not yet cut into per-rank shards."""
+def refuse_single_process(blueprint: Blueprint) -> None:
+    """What trains in one process only. Streamed data (data.streaming, docs/streaming.md):
+    its batches are read from the file and are not yet cut into per-rank shards. Bagging
+    (training.bagging): its members train one after another on their own folds."""
     from kiln.data.streaming import streaming_source
 
+    if blueprint.training.bagging > 1:
+        raise RunError(f"--nproc: training.bagging is {blueprint.training.bagging}, and a "
+                       f"bagged model's members train one after another in one process — "
+                       f"drop --nproc, or set training.bagging: 1", where="training.bagging")
     if streaming_source(blueprint) is not None:
         raise RunError("--nproc: this run streams its data (data.streaming, or a source of "
                        "1 GiB or more with streaming: auto), which trains in one process for "

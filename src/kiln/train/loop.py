@@ -90,6 +90,7 @@ class FitResult:
     epochs_run: int = 0
     stopped_early: bool = False
     selected_by: str = ""
+    members: list[dict[str, Any]] = field(default_factory=list)  # a bagged model's members
 
 
 def select_device(blueprint: Blueprint) -> torch.device:
@@ -260,6 +261,16 @@ class Loop:
     def score(self, split: Split) -> dict[str, float]:
         return score_split(self.model, split, self.data.preprocessor, self.data.signature,
                            self.bp.task)
+
+    def validation_scores(self) -> dict[str, float]:
+        """The run's validation figures: the trained model on the validation split."""
+        return self.score(self.data.val) if len(self.data.val) else {}
+
+    def validation_outputs(self) -> tuple[dict[str, np.ndarray],
+                                          dict[str, np.ndarray]] | None:
+        """(raw outputs, targets) to choose a decision threshold on; None: the validation
+        split's own (`kiln.train.threshold.fit_threshold`)."""
+        return None
 
     # ------------------------------------------------------------------ checkpoints
 

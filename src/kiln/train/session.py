@@ -39,8 +39,20 @@ def make_loop(blueprint: Blueprint, data: PreparedData, *, quiet: bool,
     from kiln.model import build_model
 
     model = build_model(blueprint, data.signature)
+    streamed = getattr(data, "streamed", False)  # data.streaming: batches read from the file
+    if blueprint.training.bagging > 1:
+        from kiln.model.network import Bagged
+        from kiln.train.bagging import BaggedLoop
+
+        if streamed:
+            raise RunError("training.bagging: bagging splits the training rows into folds "
+                           "in memory, and data.streaming reads them from the file — set "
+                           "training.bagging: 1 or data.streaming: false")
+        assert isinstance(model, Bagged)
+        return BaggedLoop(model, data, blueprint, quiet=quiet, distill=distill,
+                          epoch_callback=epoch_callback)
     loop_class = Loop
-    if getattr(data, "streamed", False):  # data.streaming: batches read from the file
+    if streamed:
         from kiln.train.streaming import StreamingLoop
 
         loop_class = StreamingLoop
@@ -155,7 +167,7 @@ def finish(run: Run, loop: Loop, result: FitResult, tracker: Tracker | None,
            started: float) -> None:
     """Best weights, final metrics, run.json and MLflow artifacts; status `finished`."""
     save_weights(loop.model, run.dir / "weights.safetensors")
-    val = loop.score(loop.data.val) if len(loop.data.val) else {}
+    val = loop.validation_scores()
     test = loop.score(loop.data.test) if len(loop.data.test) else {}
     from kiln.files import write_json
 
@@ -164,7 +176,10 @@ def finish(run: Run, loop: Loop, result: FitResult, tracker: Tracker | None,
     if spec is not None:
         from kiln.train.threshold import fit_threshold
 
-        record["threshold"] = fit_threshold(loop.model, loop.data, spec)
+        record["threshold"] = fit_threshold(loop.model, loop.data, spec,
+                                            val=loop.validation_outputs())
+    if result.members:
+        record["members"] = result.members
     write_json(run.dir / "metrics.json", record)
     update_info(run, status="finished", epochs_run=result.epochs_run,
                 best_epoch=result.best_epoch, stopped_early=result.stopped_early,

@@ -86,8 +86,12 @@ def select_threshold(spec: ThresholdSpec, labels: list[str], val: tuple[np.ndarr
     return record
 
 
-def fit_threshold(model: Any, data: Any, spec: ThresholdSpec) -> dict[str, Any]:
-    """Choose the threshold for a trained model on its prepared data (`PreparedData`)."""
+def fit_threshold(model: Any, data: Any, spec: ThresholdSpec,
+                  val: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
+                  ) -> dict[str, Any]:
+    """Choose the threshold for a trained model on its prepared data (`PreparedData`):
+    on `val` (raw outputs, targets) when given — a bagged run's out-of-fold outputs —
+    else on the validation split (the training split without one)."""
     from kiln.train.inference import predict
 
     out = data.signature.outputs[0]
@@ -97,6 +101,11 @@ def fit_threshold(model: Any, data: Any, spec: ThresholdSpec) -> dict[str, Any]:
         decoded = data.preprocessor.decode(predict(model, split.inputs))
         return np.asarray(decoded[out.name]), np.asarray(split.targets[out.name])
 
-    val_split = data.val if len(data.val) else data.train
     test = probabilities(data.test) if len(data.test) else None
-    return select_threshold(spec, labels, probabilities(val_split), test)
+    if val is not None:
+        raw, targets = val
+        chosen_on = (np.asarray(data.preprocessor.decode(raw)[out.name]),
+                     np.asarray(targets[out.name]))
+    else:
+        chosen_on = probabilities(data.val if len(data.val) else data.train)
+    return select_threshold(spec, labels, chosen_on, test)
