@@ -35,6 +35,14 @@ def test_small_tables_get_strong_weight_decay_and_tables_one_thread() -> None:
     assert "threads" not in choose_starter([*NUMERIC, image], 178).training
 
 
+@pytest.mark.parametrize(("rows", "bagging"), [(20, 5), (178, None), (999, None),
+                                               (1_000, 5), (19_999, 5), (20_000, None)])
+def test_tiny_and_medium_tables_are_bagged(rows: int, bagging: int | None) -> None:
+    starter = choose_starter(NUMERIC, rows)
+    assert starter.training.get("bagging") == bagging
+    assert ("5 of them bagged, each stopped on its own fold" in starter.reason) == bool(bagging)
+
+
 def test_architecture_by_size_and_column_types() -> None:
     small = choose_starter(NUMERIC, 178)
     assert [next(iter(b)) for b, _ in small.trunk] == ["residual"]
