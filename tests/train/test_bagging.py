@@ -99,8 +99,11 @@ def test_bagged_run_scores_out_of_fold_exports_and_predicts_as_one_model(
     from kiln.export import export
 
     bp = load_tiny(tmp_path, bagging=3, epochs=6)
-    run = train(bp, quiet=True, tracking=False)
+    reported: list[int] = []  # tuning's pruner sees the first member's epochs
+    run = train(bp, quiet=True, tracking=False,
+                epoch_callback=lambda epoch, val: reported.append(epoch))
     members = run.metrics["members"]
+    assert reported == list(range(1, members[0]["epochs_run"] + 1))
     data = run.data()
     rows = len(data.train) + len(data.val)
     assert [m["member"] for m in members] == [1, 2, 3]
