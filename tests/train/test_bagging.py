@@ -122,6 +122,10 @@ def test_bagged_run_scores_out_of_fold_exports_and_predicts_as_one_model(
     again = train(bp, quiet=True, tracking=False)  # same seed → the same metrics
     assert again.metrics["val"] == run.metrics["val"]
     assert again.metrics["test"] == run.metrics["test"]
+    from kiln.report import report
+
+    page = report(run).read_text(encoding="utf-8")  # evaluation, curves, design table
+    assert "The first of 3 bagged members" in page and "(× 3 bagged members)" in page
     # export checks ONNX parity against the PyTorch model (all members) itself
     bundle = load(export(run, output=tmp_path / "bundle"))
     columns = {c: data.table[c].to_numpy()[data.test.index] for c in "abcd"}

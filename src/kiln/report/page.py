@@ -143,7 +143,9 @@ def design_section(rows: Sequence[Mapping[str, Any]], totals: Mapping[str, Any])
     body = [[esc(r["path"].removeprefix("architecture.")), esc(r["type"]),
              esc("(" + ", ".join(map(str, r["output_shape"])) + ")"), num(r["params"]),
              num(r["flops"])] for r in rows]
-    body.append(["<b>total</b>", "", "", f"<b>{num(totals.get('params'))}</b>",
+    members = int(totals.get("members") or 1)
+    total = f"<b>total</b> (× {members} bagged members)" if members > 1 else "<b>total</b>"
+    body.append([total, "", "", f"<b>{num(totals.get('params'))}</b>",
                  f"<b>{num(totals.get('flops'))}</b>"])
     return table(["block", "type", "output shape", "params", "FLOPs / sample"], body,
                  [False, False, False, True, True])
@@ -182,10 +184,21 @@ def environment_section(info: Mapping[str, Any]) -> str:
     return table(["field", "value"], rows)
 
 
+def members_note(members: Sequence[Mapping[str, Any]]) -> str:
+    """Under a bagged run's curves: whose curves they are, and every member's best epoch."""
+    if not members:
+        return ""
+    epochs = " · ".join(f"{num(m['best_epoch'])}/{num(m['epochs_run'])}" for m in members)
+    return (f'<p class="sub">The first of {len(members)} bagged members, each trained on '
+            f"all training and validation rows but one fold and stopped on that fold; best "
+            f"epoch / epochs run per member: {epochs}.</p>")
+
+
 def render(ev: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
            info: Mapping[str, Any], design_rows: Sequence[Mapping[str, Any]],
-           design_totals: Mapping[str, Any]) -> str:
-    """The whole page as one string."""
+           design_totals: Mapping[str, Any],
+           members: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The whole page as one string; `members`: a bagged run's (metrics.json "members")."""
     title = f"kiln report · {ev['name']} · {ev['run_id']}"
     boot = ev.get("bootstrap", {})
     curves = plots.learning_curves(history)
@@ -198,6 +211,7 @@ def render(ev: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
         "<h2>metrics</h2>", metrics_section(ev),
         "<h2>learning curves</h2>",
         image(curves, "learning curves") or '<p class="sub">No training history.</p>',
+        members_note(members),
         "<h2>predictions</h2>",
         *[target_section(n, t, multi) for n, t in ev["targets"].items()],
         "<h2>slices</h2>", slices_section(ev.get("slices", [])),

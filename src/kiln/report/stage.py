@@ -36,7 +36,8 @@ def report(run: Run | str | Path, *, evaluation: Evaluation | None = None,
     else:
         ev = json.loads(stored.read_text(encoding="utf-8"))
     rows, totals = design_rows(run)
-    page = render(ev, run.metrics.get("history", []), run.info, rows, totals)
+    page = render(ev, run.metrics.get("history", []), run.info, rows, totals,
+                  run.metrics.get("members", []))
     path = run.dir / FILE
     atomic_write_text(path, page)
     if run.info.get("mlflow_run_id"):
@@ -62,4 +63,5 @@ def design_rows(run: Run) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         table = design(run.blueprint, run.signature, measure=False).to_dict()
     except KilnError:
         return [], {}
-    return table["layers"], {"params": table["params"], "flops": table["flops"]}
+    return table["layers"], {"params": table["params"], "flops": table["flops"],
+                             "members": table["members"]}
