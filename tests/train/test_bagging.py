@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.train.train_helpers import load_tiny
+from train_helpers import load_tiny
 
 from kiln.data.prepared import Split
 from kiln.errors import RunError
