@@ -5,8 +5,8 @@ is their average (`kiln.model.network.Bagged`).
 Why: on a small table a validation split of a few dozen rows picks the epoch by chance and
 its rows never train the model. Bagged, every row trains k − 1 members and validates one,
 and the average of k members varies less than any one of them (the bagging of AutoGluon's
-tabular models). On iris, wine, breast_cancer and diabetes over seeds 0–3 the mean gap to
-the best classical peer went from −0.0067 to −0.0033 (BENCHMARKS.md, "Bagging").
+tabular models). Where it pays, by table size, and what it costs: `kiln.starter` and
+BENCHMARKS.md, "Bagging".
 
 Folds: stratified on the first classification target; under `data.duplicates: group`
 identical feature rows stay in one fold, as the split keeps them in one split. The test
@@ -52,13 +52,12 @@ class BaggedLoop(Loop):
         self.pool = join(data.train, data.val)
         self.folds = fold_rows(self.pool, data, len(model.members), blueprint)
         self.out_of_fold: dict[str, np.ndarray] = {}
-        self.members: list[dict[str, Any]] = []
 
     def run(self) -> FitResult:
         k = len(self.bagged.members)
         results: list[FitResult] = []
         parts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
-        self.members = []
+        members: list[dict[str, Any]] = []
         for i, (member, held_out) in enumerate(zip(self.bagged.members, self.folds,
                                                    strict=True)):
             trained = np.setdiff1d(np.arange(len(self.pool)), held_out)
@@ -73,10 +72,10 @@ class BaggedLoop(Loop):
             result = loop.run()
             results.append(result)
             parts.append((held_out, predict(member, data.val.inputs)))
-            self.members.append({"member": i + 1, "train_rows": len(trained),
-                                 "val_rows": len(held_out), "best_epoch": result.best_epoch,
-                                 "epochs_run": result.epochs_run,
-                                 "stopped_early": result.stopped_early})
+            members.append({"member": i + 1, "train_rows": len(trained),
+                            "val_rows": len(held_out), "best_epoch": result.best_epoch,
+                            "epochs_run": result.epochs_run,
+                            "stopped_early": result.stopped_early})
             self.epoch = result.epochs_run
         self.out_of_fold = assemble(parts, len(self.pool))
         first_result = results[0]
@@ -84,7 +83,7 @@ class BaggedLoop(Loop):
         return FitResult(first_result.history, first_result.best_epoch,
                          first_result.epochs_run, first_result.stopped_early,
                          f"{first_result.selected_by}, each of {k} members on its own fold",
-                         members=self.members)
+                         members=members)
 
     def validation_outputs(self) -> Outputs | None:
         return self.out_of_fold, self.pool.targets
