@@ -201,8 +201,9 @@ def peer_inputs(data: Any, split: Any, one_hot: bool) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float]]:
-    """(metric, score per peer, fit seconds per peer) on the run's own split."""
+def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float], Any]:
+    """(metric, score per peer, fit seconds per peer, the paired gap interval) on the run's
+    own split; the interval is `gap_interval`'s, None for several targets."""
     from sklearn import metrics
 
     from kiln.train import load_run
@@ -213,7 +214,7 @@ def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float]]:
     regression = outputs[0].type == "regression"
     metric = "r2" if regression else "accuracy"
     models = peer_models(regression)
-    scores, seconds = {}, {}
+    scores, seconds, test_predictions = {}, {}, {}
     for name, model in models.items():
         one_hot = name.startswith("linear")
         x_fit = np.concatenate([peer_inputs(data, data.train, one_hot),
@@ -228,11 +229,48 @@ def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float]]:
             y_test = data.test.targets[out.name]
             fitted = model.fit(x_fit, y_fit.ravel())
             predicted = fitted.predict(x_test)
+            test_predictions[name] = predicted
             per_target.append(metrics.r2_score(y_test.ravel(), predicted) if regression
                               else metrics.accuracy_score(y_test, predicted))
         seconds[name] = time.perf_counter() - started
         scores[name] = float(np.mean(per_target))
-    return metric, scores, seconds
+    interval = None
+    if len(outputs) == 1:
+        best = max(scores, key=scores.__getitem__)
+        interval = gap_interval(run, data, metric, test_predictions[best])
+    return metric, scores, seconds, interval
+
+
+def gap_interval(run: Any, data: Any, metric: str, peer: np.ndarray) -> dict[str, Any]:
+    """kiln's gap to the best peer on the same test rows, and its 95% interval over
+    resamples of those rows (scipy's paired percentile bootstrap, 2,000 resamples): how far the
+    gap is from what the test split's own sampling would move it. kiln's predictions are
+    recomputed from the run's model (argmax of the logits, or the value in target units),
+    and its recomputed score is returned beside the run's own for a check."""
+    from scipy import stats
+    from sklearn import metrics
+
+    from kiln.train.inference import predict
+
+    out = data.signature.outputs[0]
+    y = data.test.targets[out.name].ravel()
+    raw = predict(run.load_model(), data.test.inputs)[out.name]
+    if metric == "r2":
+        ours = raw.reshape(-1)
+        score = metrics.r2_score
+    else:
+        ours = raw.argmax(axis=1)
+        score = metrics.accuracy_score
+
+    def gap(truth: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+        return float(score(truth, a) - score(truth, b))
+
+    result = stats.bootstrap((y, ours, peer.reshape(-1)), gap, paired=True,
+                             vectorized=False, n_resamples=2000, method="percentile",
+                             rng=np.random.default_rng(0))
+    low, high = result.confidence_interval
+    return {"kiln_recomputed": round(float(score(y, ours)), 4),
+            "gap_95": [round(float(low), 4), round(float(high), 4)]}
 
 
 def levels_one_hot(x_fit: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -339,9 +377,11 @@ def compare(name: str, path: Path, targets: list[str], repeat: bool,
     if sum(1 for _ in path.open()) - 1 < CV_BELOW_ROWS:
         return compare_cv(name, path, targets, repeat, seed)
     summary = run_kiln(name, path, targets, seed)
-    metric, scores, seconds = peers(summary["run_dir"])
+    metric, scores, seconds, interval = peers(summary["run_dir"])
     ours = kiln_score(summary, metric)
     row = result_row(name, metric, ours, scores, summary["wall_s"])
+    if interval is not None:
+        row.update(interval)
     row.update({"peer_fit_s": {k: round(v, 2) for k, v in seconds.items()},
                 "best_epoch": summary.get("best_epoch"), "epochs_run": summary.get("epochs_run"),
                 "selected_by": summary.get("selected_by"), "protocol": "one split",
@@ -397,6 +437,8 @@ def print_row(name: str, row: dict[str, Any], seeded: bool) -> None:
           f"[kiln {row['kiln_wall_s']} s, peers {peer_s:.1f} s; "
           + (f"epoch {row['best_epoch']}/{row['epochs_run']} by {row['selected_by']}]"
              if row["protocol"] == "one split" else f"{row['protocol']}]")
+          + ("" if "gap_95" not in row else
+             f" gap 95% [{row['gap_95'][0]:+.4f}, {row['gap_95'][1]:+.4f}]")
           + ("" if "same_seed_same_metrics" not in row else
              f" same seed → same metrics: {row['same_seed_same_metrics']}"),
           flush=True)
@@ -445,6 +487,13 @@ def main() -> None:
               f"{sum(s['mean_gap'] > 0 for s in summaries)}/{len(summaries)}; within target "
               f"on {sum(r['within_target'] for r in rows)}/{len(rows)} runs, ahead on "
               f"{sum(r['gap'] > 0 for r in rows)}/{len(rows)}")
+    paired = [r for r in rows if "gap_95" in r]
+    if paired:
+        print(f"paired 95% intervals of the gap ({len(paired)} one-split runs): whole interval "
+              f"below 0 (behind by more than the test rows' sampling explains) on "
+              f"{sum(r['gap_95'][1] < 0 for r in paired)}, above 0 on "
+              f"{sum(r['gap_95'][0] > 0 for r in paired)}, below the target's "
+              f"−1 point / −0.02 on {sum(r['gap_95'][1] < -TARGETS[r['metric']] for r in paired)}")
     if args.json:
         print(json.dumps({"tables": rows, **({"over_seeds": summaries} if summaries else {})}))
 
