@@ -37,6 +37,11 @@ table one draw decides a lot (a 30-row test split moves 3.3 points per row). `--
 runs every table once per seed (`kiln init --seed N`, still no edits; the peers are refitted
 on each seed's split) and prints, per table, the mean gap and on how many seeds kiln was
 within the target and ahead: the figure to trust when it disagrees with seed 0's.
+
+Each one-split row also carries `gap_95`, a paired bootstrap interval of the gap over the
+test rows (kiln and the best peer scored on the same resamples): a gap whose interval
+straddles 0 is within what a test split of that size moves by itself. The best peer is the
+best of four on those very rows, so a gap of zero already favours the peers a little.
 """
 
 from __future__ import annotations
