@@ -206,7 +206,8 @@ def peer_inputs(data: Any, split: Any, one_hot: bool) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float], Any]:
+def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float],
+                              dict[str, Any] | None]:
     """(metric, score per peer, fit seconds per peer, the paired gap interval) on the run's
     own split; the interval is `gap_interval`'s, None for several targets."""
     from sklearn import metrics
@@ -234,7 +235,7 @@ def peers(run_dir: str) -> tuple[str, dict[str, float], dict[str, float], Any]:
             y_test = data.test.targets[out.name]
             fitted = model.fit(x_fit, y_fit.ravel())
             predicted = fitted.predict(x_test)
-            test_predictions[name] = predicted
+            test_predictions[name] = predicted  # read only for a single target
             per_target.append(metrics.r2_score(y_test.ravel(), predicted) if regression
                               else metrics.accuracy_score(y_test, predicted))
         seconds[name] = time.perf_counter() - started
