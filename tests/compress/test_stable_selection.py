@@ -69,7 +69,10 @@ def test_a_tie_of_equal_size_goes_to_the_simpler_variant() -> None:
 def test_open_comparisons_ask_for_more_rounds() -> None:
     assert timings_decided({"a": [1.0, 1.01, 0.99], "b": [1.01, 1.0, 1.02]})  # a tie
     assert timings_decided({"a": [1.0, 1.01], "b": [2.0, 2.1]})  # decided
-    assert not timings_decided({"a": [1.0, 1.3], "b": [1.2, 1.5]})  # open: 3 of 4 pairs
+    assert not timings_decided({"a": [1.0, 1.3], "b": [1.2, 1.25]})  # open: 1 of 2 rounds
+    # rounds are paired: a busier second round slows both, and a still wins both rounds
+    assert decidedly_faster([1.0, 1.3], [1.2, 1.5])
+    assert not decidedly_faster([1.0, 1.3], [1.2, 1.5, 1.25])  # unpaired: 4 of 6 pairs
     # one odd round of five leaves a clear lead open (more rounds), not reversed
     odd, steady = [1.0, 1.0, 1.01, 0.99, 1.6], [1.5, 1.52, 1.49, 1.5, 1.51]
     assert not decidedly_faster(steady, odd) and not timings_decided({"a": odd, "b": steady})

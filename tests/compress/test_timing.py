@@ -1,7 +1,8 @@
-"""Timing: interleaved rounds, medians, and the same thread count for ONNX and PyTorch."""
+"""Timing: targets timed together in paired rounds, medians, one thread count for all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,26 +12,45 @@ from compress_helpers import random_inputs
 
 from kiln.compress import export_onnx
 from kiln.compress.timing import (
+    BURST,
+    MIN_CALLS,
     THROUGHPUT_BATCH,
     Timer,
     batches,
     measure_all,
     onnx_timer,
+    time_interleaved,
     torch_timer,
 )
 from kiln.model.signature import Signature
 
 
-def test_rounds_interleave_targets() -> None:
+def test_targets_are_timed_together_in_alternating_bursts() -> None:
     order: list[str] = []
 
+    def caller(name: str) -> Callable[[Any], object]:
+        return lambda feed: order.append(name)
+
+    times = time_interleaved([(caller(name), [0]) for name in "abc"], budget_s=0.0, burst=2)
+    sweeps = ["".join(order[k:k + 6]) for k in range(0, len(order), 6)]
+    assert sweeps == ["aabbcc", "ccbbaa"] * 2 + ["aabbcc"]  # MIN_CALLS = 10 calls each
+    assert [len(t) for t in times] == [MIN_CALLS] * 3
+
+
+def test_rounds_are_paired_across_targets() -> None:
+    order: list[tuple[str, int]] = []
+
     def fake(name: str) -> Timer:
-        return Timer(lambda feed: order.append(name), [1], [64], threads=1)
+        return Timer(lambda feed: order.append((name, feed)), [1], [64], threads=1)
 
     timings = measure_all({"a": fake("a"), "b": fake("b")}, budget_s=0.0, rounds=3)
-    calls = [name for k, name in enumerate(order) if k == 0 or order[k - 1] != name]
-    assert calls[-6:] == ["a", "b", "a", "b", "a", "b"]  # round-robin, after the warm-ups
-    assert set(timings) == {"a", "b"} and timings["a"].throughput_per_s > 0
+    timed = order[2 * 2:]  # after the warm-ups: each feed once, up to WARMUP feeds
+    per_phase = 2 * max(MIN_CALLS, BURST)
+    phases = [{feed for _, feed in timed[k:k + per_phase]}
+              for k in range(0, len(timed), per_phase)]
+    assert phases == [{1}, {64}] * 3  # each round: batch 1, then batch 64, both targets
+    assert all(len(t.p50_rounds_ms) == 3 for t in timings.values())
+    assert timings["a"].throughput_per_s > 0
 
 
 def test_batches_cycle_over_rows() -> None:

@@ -8,10 +8,12 @@ tie, and ties go by a fixed rule: the smallest file, then the simplest variant (
 
 "Decidedly" is what keeps the choice stable from one run to the next: timing noise must not
 pick int8 in one run and fp32 in the next. Each variant carries its per-round p50s (and
-throughputs); A is faster than B only when A beats B by the margin in at least 90% of the
-(round of A, round of B) pairs. Otherwise the difference is within the measured noise and
-it is a tie. The compress stage adds timing rounds while a comparison is still open
-(`timings_decided`: a lead between 50% and 90%).
+throughputs), and round k of every variant was timed over the same seconds, call by call
+(`kiln.compress.timing`); A is faster than B only when A beats B by the margin in at least
+90% of the rounds. Otherwise the difference is within the measured noise and it is a tie.
+The compress stage adds timing rounds while a comparison is still open (`timings_decided`:
+a lead between 50% and 90%). Series of different lengths (a table written by another
+measurement) are compared over every (round of A, round of B) pair instead.
 No selectable variant → `BudgetError` naming the budget and by how much the best variant
 misses it.
 """
@@ -33,7 +35,7 @@ ORDER = ("max_accuracy_drop", "max_latency_ms", "max_size_mb")
 BASELINE = "fp32"
 SLOWER_MARGIN = 0.05  # timing noise on a busy CPU: 5% slower than fp32 still counts as equal
 TIE_MARGIN = 0.03  # p50 latencies this close are a tie; the smaller file wins
-DECISIVE = 0.9  # share of round pairs a variant must win to be faster beyond the noise
+DECISIVE = 0.9  # share of rounds a variant must win to be faster beyond the noise
 OPEN_FROM = 0.5  # a lead between this and DECISIVE is undecided: time more rounds
 # Used when the blueprint sets no max_accuracy_drop, so that a fast but broken variant is
 # never picked: 0.01 of a bounded metric (accuracy, f1, r2, ...), 1% of an unbounded one.
@@ -112,15 +114,18 @@ def throughput_rounds(v: Variant) -> list[float]:
 
 
 def faster_share(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> float:
-    """The share of (round of a, round of b) pairs in which a beats b by more than
-    `margin`: 1.0 when every round of a is faster than every round of b."""
+    """The share of rounds in which a beats b by more than `margin`: 1.0 when a is faster
+    in every round. Rounds are paired (timed together); series of different lengths are
+    compared over every (round of a, round of b) pair."""
+    if len(a) == len(b):
+        return sum(1 for x, y in zip(a, b, strict=True) if x * (1 + margin) < y) / len(a)
     wins = sum(1 for x in a for y in b if x * (1 + margin) < y)
     return wins / (len(a) * len(b))
 
 
 def decidedly_faster(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> bool:
-    """Latencies `a` beat `b` by more than `margin` in at least `DECISIVE` of the round
-    pairs: beyond the measured noise. A rank rule, so one odd round cannot flip it, and
+    """Latencies `a` beat `b` by more than `margin` in at least `DECISIVE` of the rounds:
+    beyond the measured noise. A count of rounds, so one odd round cannot flip it, and
     more rounds make it surer rather than stricter."""
     return faster_share(a, b, margin) >= DECISIVE
 
@@ -140,7 +145,7 @@ def slower_than(v: Variant, base: Variant) -> str:
 
 def timings_decided(p50s: dict[str, list[float]]) -> bool:
     """True when every pair of latency series is decided: one is decidedly faster, or
-    neither wins even half of the round pairs (a tie). A pair in between is open and asks
+    neither wins even half of the rounds (a tie). A pair in between is open and asks
     for more rounds."""
     names = sorted(p50s)
     for i, a in enumerate(names):

@@ -1,10 +1,14 @@
 """Latency and throughput of a variant: ONNX Runtime or eager PyTorch, same thread count.
 
 Latency is measured on batch-1 requests cut from real test rows (p50 and p99 of single
-calls); throughput on batches of 64 rows (64 rows / the median call time). Every target is
-measured in interleaved rounds (`measure_all`), so that a machine that gets busier or
-quieter during the run affects every variant alike. Each round's own p50 and throughput are
-kept: their spread is the measured noise that variant selection compares within, and
+calls); throughput on batches of 64 rows (64 rows / the median call time). `measure_all`
+times every target together: within a round each sweep makes a short burst of calls of
+every target in turn (`BURST`, the order reversed every other sweep), so that a machine
+that gets busier or quieter affects every variant alike, down to a few milliseconds. On a
+shared 2-vCPU box a round's p50 moves by up to 2× from one round to the next, while the
+ratio of two targets timed together holds; timed a round at a time (one target, then the
+next) the ratio itself moved between 0.7 and 2.4. Each round's own p50 and throughput are
+kept, paired across targets: variant selection compares them round by round, and
 `measure_all(decided=...)` adds rounds (up to `MAX_ROUNDS`) while a comparison is open.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +34,11 @@ ROUNDS = 7  # more, shorter rounds (same time in all): a steadier read of the no
 MAX_ROUNDS = 11  # extra rounds while the comparison of two variants is still undecided
 WARMUP = 10
 MIN_CALLS = 10  # per round and batch size, whatever the time budget
+# Calls of one target in a row before the next target's: one call at a time, each model
+# evicts the last one's weights from the caches (int8 and fp32 both slowed to ~2× and
+# looked equal); 16 in a row kept warm latencies and the pairing (int8/fp32 1.09-1.42
+# per round, against 0.73-2.44 timed a whole round at a time).
+BURST = 16
 
 
 @dataclass
@@ -61,15 +70,12 @@ class Timer:
     throughput_rounds: list[float] = field(default_factory=list)
 
     def warm_up(self) -> None:
-        with self._context():
+        with self.context():
             for feed in self.single[:WARMUP] + self.batched[:WARMUP]:
                 self.call(feed)
 
-    def round(self, budget_s: float) -> None:
-        """Time batch-1 then batch-64 calls, `budget_s / 2` seconds each."""
-        with self._context():
-            single = time_calls(self.call, self.single, budget_s / 2)
-            batched = time_calls(self.call, self.batched, budget_s / 2)
+    def record(self, single: list[float], batched: list[float]) -> None:
+        """Keep one round's call times (ms) at batch 1 and at batch 64."""
         self.single_ms += single
         self.batched_ms += batched
         self.p50_rounds_ms.append(float(np.median(single)))
@@ -83,7 +89,8 @@ class Timer:
                       throughput_rounds=list(self.throughput_rounds))
 
     @contextmanager
-    def _context(self) -> Iterator[None]:
+    def context(self) -> Iterator[None]:
+        """The state the target's calls run in (threads, inference mode), if any."""
         if self.wrap is None:
             yield
         else:
@@ -101,19 +108,39 @@ def batches(inputs: Mapping[str, np.ndarray], size: int, count: int) -> list[dic
     return out
 
 
-def time_calls(call: Callable[[Any], object], feeds: list[Any], budget_s: float) -> list[float]:
-    """Wall times (ms) of `call(feed)`, cycling over `feeds`, for about `budget_s` seconds
-    (at least `MIN_CALLS` calls)."""
-    times: list[float] = []
+def time_interleaved(targets: list[tuple[Callable[[Any], object], list[Any]]],
+                     budget_s: float, burst: int = BURST) -> list[list[float]]:
+    """Wall times (ms) of each target's calls, timed together: every sweep makes `burst`
+    calls of each `(call, feeds)` in turn, cycling over its feeds, in alternating order
+    (first to last, then last to first), for about `budget_s` seconds in all and at least
+    `MIN_CALLS` calls per target."""
+    times: list[list[float]] = [[] for _ in targets]
+    forward = list(range(len(targets)))
     start_all = time.perf_counter()
     k = 0
-    while len(times) < MIN_CALLS or time.perf_counter() - start_all < budget_s:
-        feed = feeds[k % len(feeds)]
+    while k * burst < MIN_CALLS or time.perf_counter() - start_all < budget_s:
+        for i in forward if k % 2 == 0 else forward[::-1]:
+            call, feeds = targets[i]
+            for j in range(k * burst, (k + 1) * burst):
+                feed = feeds[j % len(feeds)]
+                start = time.perf_counter()
+                call(feed)
+                times[i].append((time.perf_counter() - start) * 1000)
         k += 1
-        start = time.perf_counter()
-        call(feed)
-        times.append((time.perf_counter() - start) * 1000)
     return times
+
+
+def measure_round(timers: list[Timer], budget_s: float) -> None:
+    """One round: batch-1 calls, then batch-64 calls, each timed call by call across all
+    `timers` for `budget_s / 2` seconds per target."""
+    phase_s = budget_s / 2 * len(timers)
+    with ExitStack() as stack:
+        for timer in timers:
+            stack.enter_context(timer.context())
+        single = time_interleaved([(t.call, t.single) for t in timers], phase_s)
+        batched = time_interleaved([(t.call, t.batched) for t in timers], phase_s)
+    for timer, one, many in zip(timers, single, batched, strict=True):
+        timer.record(one, many)
 
 
 def onnx_timer(path: Path | str, inputs: Mapping[str, np.ndarray],
@@ -158,15 +185,15 @@ def torch_timer(model: nn.Module, inputs: Mapping[str, np.ndarray], names: list[
 def measure_all(timers: Mapping[str, Timer], budget_s: float, rounds: int = ROUNDS, *,
                 decided: Callable[[dict[str, Timing]], bool] | None = None,
                 max_rounds: int = MAX_ROUNDS) -> dict[str, Timing]:
-    """Time every target in `rounds` interleaved rounds; `budget_s` seconds per target
-    in all (both batch sizes, every round). With `decided`, keep adding one round for
-    every target while `decided(timings)` is False, up to `max_rounds`."""
+    """Time every target together, call by call, in `rounds` rounds; `budget_s` seconds
+    per target in all (both batch sizes, every round). With `decided`, keep adding one round
+    while `decided(timings)` is False, up to `max_rounds`. Round k of every target was timed
+    over the same seconds: the rounds are paired."""
     for timer in timers.values():
         timer.warm_up()
     done = 0
     while True:
-        for timer in timers.values():
-            timer.round(budget_s / rounds)
+        measure_round(list(timers.values()), budget_s / rounds)
         done += 1
         if done < rounds:
             continue
