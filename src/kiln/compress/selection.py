@@ -7,13 +7,17 @@ fastest at batch 1 wins; variants that are not *decidedly* slower than another c
 tie, and ties go by a fixed rule: the smallest file, then the simplest variant (`SIMPLER`).
 
 "Decidedly" is what keeps the choice stable from one run to the next: timing noise must not
-pick int8 in one run and fp32 in the next. Each variant carries its per-round p50s (and
-throughputs), and round k of every variant was timed over the same seconds, call by call
-(`kiln.compress.timing`); A is faster than B only when A beats B by the margin in at least
-90% of the rounds. Otherwise the difference is within the measured noise and it is a tie.
-The compress stage adds timing rounds while a comparison is still open (`timings_decided`:
-a lead between 50% and 90%). Series of different lengths (a table written by another
-measurement) are compared over every (round of A, round of B) pair instead.
+pick int8 in one run and fp32 in the next. Each variant carries per-round latencies (and
+throughputs), and round k of every variant was timed over the same seconds
+(`kiln.compress.timing`). Latencies are compared on each round's lower quartile of batch-1
+call times: load only ever adds time to a call, so the lower quartile reads the model's own
+cost more steadily than the median. A is faster than B only when A beats B by the margin in
+so many of the rounds that a fair coin would do so at most 5% of the time (a one-sided sign
+test: 7 of 7 rounds, 9 of 11). Otherwise the difference is within the measured noise and
+it is a tie. The compress stage adds timing rounds while a comparison is still open
+(`timings_decided`: a lead in at least half of the rounds, not yet decisive). Series of
+different lengths (a table written by another measurement) are compared over every
+(round of A, round of B) pair instead, and need 90% of them.
 No selectable variant → `BudgetError` naming the budget and by how much the best variant
 misses it.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from kiln.blueprint.schema import BudgetsSpec
@@ -35,8 +40,9 @@ ORDER = ("max_accuracy_drop", "max_latency_ms", "max_size_mb")
 BASELINE = "fp32"
 SLOWER_MARGIN = 0.05  # timing noise on a busy CPU: 5% slower than fp32 still counts as equal
 TIE_MARGIN = 0.03  # p50 latencies this close are a tie; the smaller file wins
-DECISIVE = 0.9  # share of rounds a variant must win to be faster beyond the noise
-OPEN_FROM = 0.5  # a lead between this and DECISIVE is undecided: time more rounds
+SIGNIFICANCE = 0.05  # a variant is faster when a coin would win as many rounds this rarely
+DECISIVE = 0.9  # share of (unpaired) round pairs a variant must win instead
+OPEN_FROM = 0.5  # a lead in this share of rounds or more, not yet decisive: time more
 # Used when the blueprint sets no max_accuracy_drop, so that a fast but broken variant is
 # never picked: 0.01 of a bounded metric (accuracy, f1, r2, ...), 1% of an unbounded one.
 DEFAULT_MAX_DROP = 0.01
@@ -104,35 +110,56 @@ def budget_misses(v: Variant, budgets: BudgetsSpec, reference: float,
     return dict(sorted(misses.items(), key=lambda kv: ORDER.index(kv[0])))
 
 
-def p50_rounds(v: Variant) -> list[float]:
-    """The variant's per-round p50 latencies (its p50 alone for a table without them)."""
-    return list(v.details.get("p50_rounds_ms") or [v.latency_ms["p50"]])
+def latency_rounds(v: Variant) -> list[float]:
+    """The variant's per-round batch-1 latencies that selection compares: each round's
+    lower quartile, else its p50 (tables written before kiln kept quartiles), else the
+    table's p50 alone."""
+    return list(v.details.get("p25_rounds_ms") or v.details.get("p50_rounds_ms")
+                or [v.latency_ms["p50"]])
 
 
 def throughput_rounds(v: Variant) -> list[float]:
     return list(v.details.get("throughput_rounds") or [v.throughput_per_s])
 
 
-def faster_share(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> float:
-    """The share of rounds in which a beats b by more than `margin`: 1.0 when a is faster
-    in every round. Rounds are paired (timed together); series of different lengths are
-    compared over every (round of a, round of b) pair."""
+def wins(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> tuple[int, int]:
+    """In how many of the rounds `a` beats `b` by more than `margin`, and of how many.
+    Rounds are paired (timed together); series of different lengths are compared over
+    every (round of a, round of b) pair."""
     if len(a) == len(b):
-        return sum(1 for x, y in zip(a, b, strict=True) if x * (1 + margin) < y) / len(a)
-    wins = sum(1 for x in a for y in b if x * (1 + margin) < y)
-    return wins / (len(a) * len(b))
+        return sum(1 for x, y in zip(a, b, strict=True) if x * (1 + margin) < y), len(a)
+    return sum(1 for x in a for y in b if x * (1 + margin) < y), len(a) * len(b)
+
+
+def faster_share(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> float:
+    """The share of rounds in which a beats b by more than `margin` (see `wins`)."""
+    won, of = wins(a, b, margin)
+    return won / of
+
+
+@lru_cache(maxsize=64)
+def rounds_needed(n: int) -> int:
+    """The fewest of `n` paired rounds a variant must win to be decidedly faster: as many
+    as a fair coin wins at most `SIGNIFICANCE` of the time (one-sided sign test), or all
+    `n` when even that is not so rare (fewer than 5 rounds; 1 round: the table's p50)."""
+    from scipy.stats import binom
+
+    return next((k for k in range(n + 1) if binom.sf(k - 1, n, 0.5) <= SIGNIFICANCE), n)
 
 
 def decidedly_faster(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> bool:
-    """Latencies `a` beat `b` by more than `margin` in at least `DECISIVE` of the rounds:
+    """Latencies `a` beat `b` by more than `margin` in more rounds than chance explains:
     beyond the measured noise. A count of rounds, so one odd round cannot flip it, and
     more rounds make it surer rather than stricter."""
-    return faster_share(a, b, margin) >= DECISIVE
+    won, of = wins(a, b, margin)
+    if len(a) != len(b):
+        return won / of >= DECISIVE
+    return won >= rounds_needed(of)
 
 
 def slower_than(v: Variant, base: Variant) -> str:
     """Why `v` is decidedly slower than `base`, or '' when it is not."""
-    if decidedly_faster(p50_rounds(base), p50_rounds(v), SLOWER_MARGIN):
+    if decidedly_faster(latency_rounds(base), latency_rounds(v), SLOWER_MARGIN):
         ratio = v.latency_ms["p50"] / base.latency_ms["p50"]
         return f"{ratio:.1f}× slower than fp32 at batch 1"
     # throughput: higher is better, so compare the inverses (time per row)
@@ -143,16 +170,16 @@ def slower_than(v: Variant, base: Variant) -> str:
     return ""
 
 
-def timings_decided(p50s: dict[str, list[float]]) -> bool:
+def timings_decided(latencies: dict[str, list[float]]) -> bool:
     """True when every pair of latency series is decided: one is decidedly faster, or
     neither wins even half of the rounds (a tie). A pair in between is open and asks
     for more rounds."""
-    names = sorted(p50s)
+    names = sorted(latencies)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            x, y = p50s[a], p50s[b]
-            lead = max(faster_share(x, y), faster_share(y, x))
-            if OPEN_FROM <= lead < DECISIVE:
+            x, y = latencies[a], latencies[b]
+            decided = decidedly_faster(x, y) or decidedly_faster(y, x)
+            if not decided and max(faster_share(x, y), faster_share(y, x)) >= OPEN_FROM:
                 return False
     return True
 
@@ -182,7 +209,7 @@ def select_variant(variants: list[Variant], budgets: BudgetsSpec, reference: flo
     if not candidates:
         raise BudgetError(_no_variant_message(variants, budgets, reference, objective))
     tied = [v for v in candidates
-            if not any(decidedly_faster(p50_rounds(o), p50_rounds(v)) for o in candidates)]
+            if not any(decidedly_faster(latency_rounds(o), latency_rounds(v)) for o in candidates)]
     best = min(tied, key=_tie_rank)
     return Selection(best.name, _reason(best, candidates, tied, variants, budgets, reference,
                                         objective))

@@ -7,8 +7,9 @@ every target in turn (`BURST`, the order reversed every other sweep), so that a 
 that gets busier or quieter affects every variant alike, down to a few milliseconds. On a
 shared 2-vCPU box a round's p50 moves by up to 2× from one round to the next, while the
 ratio of two targets timed together holds; timed a round at a time (one target, then the
-next) the ratio itself moved between 0.7 and 2.4. Each round's own p50 and throughput are
-kept, paired across targets: variant selection compares them round by round, and
+next) the ratio itself moved between 0.7 and 2.4. Each round's own p50, lower quartile and
+throughput are kept, paired across targets: variant selection compares them round by round,
+and
 `measure_all(decided=...)` adds rounds (up to `MAX_ROUNDS`) while a comparison is open.
 """
 
@@ -48,6 +49,7 @@ class Timing:
     throughput_per_s: float
     threads: int
     p50_rounds_ms: list[float] = field(default_factory=list)  # each round's own p50
+    p25_rounds_ms: list[float] = field(default_factory=list)  # ... and lower quartile
     throughput_rounds: list[float] = field(default_factory=list)  # each round's rows/s
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +69,7 @@ class Timer:
     single_ms: list[float] = field(default_factory=list)
     batched_ms: list[float] = field(default_factory=list)
     p50_rounds_ms: list[float] = field(default_factory=list)
+    p25_rounds_ms: list[float] = field(default_factory=list)
     throughput_rounds: list[float] = field(default_factory=list)
 
     def warm_up(self) -> None:
@@ -79,6 +82,7 @@ class Timer:
         self.single_ms += single
         self.batched_ms += batched
         self.p50_rounds_ms.append(float(np.median(single)))
+        self.p25_rounds_ms.append(float(np.percentile(single, 25)))
         self.throughput_rounds.append(THROUGHPUT_BATCH * 1000 / float(np.median(batched)))
 
     def result(self) -> Timing:
@@ -86,6 +90,7 @@ class Timer:
                       p99_ms=float(np.percentile(self.single_ms, 99)),
                       throughput_per_s=THROUGHPUT_BATCH * 1000 / float(np.median(self.batched_ms)),
                       threads=self.threads, p50_rounds_ms=list(self.p50_rounds_ms),
+                      p25_rounds_ms=list(self.p25_rounds_ms),
                       throughput_rounds=list(self.throughput_rounds))
 
     @contextmanager
