@@ -39,7 +39,7 @@ ORDER = ("max_accuracy_drop", "max_latency_ms", "max_size_mb")
 
 BASELINE = "fp32"
 SLOWER_MARGIN = 0.05  # timing noise on a busy CPU: 5% slower than fp32 still counts as equal
-TIE_MARGIN = 0.03  # p50 latencies this close are a tie; the smaller file wins
+TIE_MARGIN = 0.03  # latencies this close are a tie; the smaller file wins
 SIGNIFICANCE = 0.05  # a variant is faster when a coin would win as many rounds this rarely
 DECISIVE = 0.9  # share of (unpaired) round pairs a variant must win instead
 OPEN_FROM = 0.5  # a lead in this share of rounds or more, not yet decisive: time more

@@ -9,8 +9,7 @@ shared 2-vCPU box a round's p50 moves by up to 2× from one round to the next, w
 ratio of two targets timed together holds; timed a round at a time (one target, then the
 next) the ratio itself moved between 0.7 and 2.4. Each round's own p50, lower quartile and
 throughput are kept, paired across targets: variant selection compares them round by round,
-and
-`measure_all(decided=...)` adds rounds (up to `MAX_ROUNDS`) while a comparison is open.
+and `measure_all(decided=...)` adds rounds (up to `MAX_ROUNDS`) while a comparison is open.
 """
 
 from __future__ import annotations
