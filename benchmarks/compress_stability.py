@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-MARGIN = 0.03  # kiln's TIE_MARGIN
 
 
 def spin(seconds: float) -> None:
@@ -49,11 +48,12 @@ def previous_pick(result: Any, budgets: Any) -> str:
     from unittest import mock
 
     from kiln.compress import selection
+    from kiln.compress.selection import TIE_MARGIN
 
     def p50_rounds(v: Any) -> list[float]:
         return list(v.details["p50_rounds_ms"])
 
-    def all_pairs(a: list[float], b: list[float], margin: float = MARGIN) -> bool:
+    def all_pairs(a: list[float], b: list[float], margin: float = TIE_MARGIN) -> bool:
         wins = sum(1 for x in a for y in b if x * (1 + margin) < y)
         return wins / (len(a) * len(b)) >= 0.9
 

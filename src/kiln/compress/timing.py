@@ -65,11 +65,8 @@ class Timer:
     batched: list[Any]  # batch-64 feeds
     threads: int
     wrap: Callable[[], Any] | None = None  # a context entered around every round
-    single_ms: list[float] = field(default_factory=list)
-    batched_ms: list[float] = field(default_factory=list)
-    p50_rounds_ms: list[float] = field(default_factory=list)
-    p25_rounds_ms: list[float] = field(default_factory=list)
-    throughput_rounds: list[float] = field(default_factory=list)
+    single_rounds: list[list[float]] = field(default_factory=list)  # call times (ms)
+    batched_rounds: list[list[float]] = field(default_factory=list)  # per round
 
     def warm_up(self) -> None:
         with self.context():
@@ -78,19 +75,18 @@ class Timer:
 
     def record(self, single: list[float], batched: list[float]) -> None:
         """Keep one round's call times (ms) at batch 1 and at batch 64."""
-        self.single_ms += single
-        self.batched_ms += batched
-        self.p50_rounds_ms.append(float(np.median(single)))
-        self.p25_rounds_ms.append(float(np.percentile(single, 25)))
-        self.throughput_rounds.append(THROUGHPUT_BATCH * 1000 / float(np.median(batched)))
+        self.single_rounds.append(single)
+        self.batched_rounds.append(batched)
 
     def result(self) -> Timing:
-        return Timing(p50_ms=float(np.percentile(self.single_ms, 50)),
-                      p99_ms=float(np.percentile(self.single_ms, 99)),
-                      throughput_per_s=THROUGHPUT_BATCH * 1000 / float(np.median(self.batched_ms)),
-                      threads=self.threads, p50_rounds_ms=list(self.p50_rounds_ms),
-                      p25_rounds_ms=list(self.p25_rounds_ms),
-                      throughput_rounds=list(self.throughput_rounds))
+        single = np.concatenate(self.single_rounds)
+        return Timing(p50_ms=float(np.percentile(single, 50)),
+                      p99_ms=float(np.percentile(single, 99)),
+                      throughput_per_s=per_second(np.concatenate(self.batched_rounds)),
+                      threads=self.threads,
+                      p50_rounds_ms=[float(np.median(r)) for r in self.single_rounds],
+                      p25_rounds_ms=[float(np.percentile(r, 25)) for r in self.single_rounds],
+                      throughput_rounds=[per_second(r) for r in self.batched_rounds])
 
     @contextmanager
     def context(self) -> Iterator[None]:
@@ -100,6 +96,11 @@ class Timer:
         else:
             with self.wrap():
                 yield
+
+
+def per_second(batched_ms: np.ndarray | list[float]) -> float:
+    """Rows per second at `THROUGHPUT_BATCH` rows a call: the median call time's rate."""
+    return THROUGHPUT_BATCH * 1000 / float(np.median(batched_ms))
 
 
 def batches(inputs: Mapping[str, np.ndarray], size: int, count: int) -> list[dict[str, np.ndarray]]:
@@ -135,8 +136,8 @@ def time_interleaved(targets: list[tuple[Callable[[Any], object], list[Any]]],
 
 
 def measure_round(timers: list[Timer], budget_s: float) -> None:
-    """One round: batch-1 calls, then batch-64 calls, each timed call by call across all
-    `timers` for `budget_s / 2` seconds per target."""
+    """One round: batch-1 calls, then batch-64 calls, each timed in alternating bursts
+    across all `timers` (`time_interleaved`) for `budget_s / 2` seconds per target."""
     phase_s = budget_s / 2 * len(timers)
     with ExitStack() as stack:
         for timer in timers:
